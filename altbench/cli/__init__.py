@@ -1,0 +1,65 @@
+"""The ``altbench`` command: a thin click shell over the pipeline modules.
+
+Subcommands are imported lazily, so ``altbench --help`` and ``altbench score`` never import torch.
+User errors (:class:`~altbench.errors.AltbenchError`) become one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from altbench import __version__
+from altbench.errors import AltbenchError
+
+COMMANDS = {
+    "run": ("altbench.cli.run_cmd:run_command", "Generate predictions with a model on a split, then score them."),
+    "score": ("altbench.cli.score_cmd:score_command", "Score a saved predictions file (no model, no torch)."),
+    "splits": ("altbench.cli.listing:splits_command", "List the named splits with item counts and sources."),
+    "models": ("altbench.cli.listing:models_command", "List the registered models and what each needs."),
+    "setup": ("altbench.cli.setup_cmd:setup_group", "Prepare offline resources (NLTK data)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attr = COMMANDS[name][0].partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # short help from the table, so --help imports no subcommand module
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AltbenchError as exc:
+            click.echo(f"altbench: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="altbench")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """altbench: evaluate and train context-aware alt-text generators."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="altbench")
+    except KeyboardInterrupt:
+        click.echo("altbench: interrupted; finished batches are saved, re-run the same command to resume",
+                   err=True)
+        sys.exit(130)

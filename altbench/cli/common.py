@@ -1,0 +1,81 @@
+"""Options and output shared by the commands."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from altbench.errors import AltbenchError
+
+data_root_option = click.option(
+    "--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder with the TAlt/PAlt data (sample or full) in the reference layout. "
+         "Default: $ALTBENCH_DATA (sample) / $ALTBENCH_FULL_DATA (full).")
+images_option = click.option(
+    "--images", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Image folder of a custom split file (default: the file's folder).")
+convention_option = click.option(
+    "--convention", type=click.Choice(["paper", "coco", "both"]), default="paper", show_default=True,
+    help="paper: the reference work's scorer; coco: pycocoevalcap. Numbers of the two are not comparable.")
+resamples_option = click.option(
+    "--bootstrap", "resamples", type=click.IntRange(min=100), default=1000, show_default=True,
+    help="Bootstrap resamples for the 95% confidence intervals.")
+
+
+def parse_model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``k=v`` pairs; values that parse as int, float, true/false or null are converted."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AltbenchError(f"--model-arg expects KEY=VALUE, got {pair!r}")
+        out[key] = _convert(value)
+    return out
+
+
+def _convert(value: str) -> Any:
+    low = value.lower()
+    if low in {"true", "false"}:
+        return low == "true"
+    if low in {"null", "none"}:
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _fmt(x: float | None, scale: float = 1.0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.2f}" if scale != 1.0 or abs(x) >= 10 else f"{x:.4f}"
+
+
+def print_results(results: dict[str, Any]) -> None:
+    """A readable table of a results file: metric, value, 95% CI, n; then counts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    split = results["split"]
+    title = (f"{results['model']['name']} on {split['name']} "
+             f"({split['n_evaluated']}/{split['n_items']} items{', subset' if split['subset'] else ''})")
+    table = Table(title=title)
+    for col in ("metric", "value", "95% CI", "n"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for key, m in results["metrics"].items():
+        lo, hi = m["ci95"]
+        table.add_row(key, _fmt(m["value"], m["scale"]), f"[{_fmt(lo, m['scale'])}, {_fmt(hi, m['scale'])}]",
+                      str(m["n"]))
+    console.print(table)
+    c = results["counts"]
+    console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")
+    for failure in results["failures"][:5]:
+        console.print(f"  failed {failure['id']}: {failure['error']}", markup=False)
+    if len(results["failures"]) > 5:
+        console.print(f"  ... and {len(results['failures']) - 5} more (see results.json)")

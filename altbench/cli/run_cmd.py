@@ -1,0 +1,50 @@
+"""``altbench run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from altbench.cli.common import (
+    convention_option, data_root_option, images_option, parse_model_args, print_results, resamples_option,
+)
+
+DEFAULT_MODEL = "retrieval"
+
+
+@click.command("run")
+@click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True, help="Registry name (see `altbench models`).")
+@click.option("--split", "-s", default="demo", show_default=True,
+              help="Split name (see `altbench splits`) or a JSON Lines file in the reference test format.")
+@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE", help="Override a model argument.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N items (marked as a subset).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@convention_option
+@resamples_option
+@data_root_option
+@images_option
+def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images):
+    """Generate predictions with MODEL on SPLIT, then score them.
+
+    Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
+    where an interrupted run stopped.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from altbench.run.runner import RunConfig, run
+
+    config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
+                       images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
+                       out=out, resamples=resamples)
+    with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("generate", total=None)
+        outcome = run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if outcome.resumed:
+        click.echo(f"resumed: {outcome.resumed} items already predicted, {outcome.generated} generated now")
+    print_results(outcome.results)
+    click.echo(f"wrote {outcome.run_dir}/results.json")

@@ -1,0 +1,33 @@
+"""``altbench score``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from altbench.cli.common import (
+    convention_option, data_root_option, images_option, print_results, resamples_option,
+)
+
+
+@click.command("score")
+@click.argument("predictions", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--split", "-s", required=True,
+              help="Split the predictions belong to; for the reference work's output file, the file itself works.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write results.json and scores.jsonl (default: PREDICTIONS_STEM.scores/ beside it).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@convention_option
+@resamples_option
+@data_root_option
+@images_option
+def score_command(predictions, split, out, seed, convention, resamples, data_root, images):
+    """Score PREDICTIONS (altbench's predictions.jsonl, or the reference work's output with
+    `response`/`chosen`/`idx`) against SPLIT, without loading any model."""
+    from altbench.run.rescore import ScoreConfig, score_file
+
+    out_dir, results = score_file(ScoreConfig(predictions, split, convention, out, data_root, images, seed,
+                                              resamples))
+    print_results(results)
+    click.echo(f"wrote {out_dir}/results.json")

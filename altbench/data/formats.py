@@ -1,0 +1,116 @@
+"""Readers for the reference work's file formats, at any size, keeping their quirks.
+
+- test files: JSON Lines, one object a line: ``image_path``, ``question``, ``chosen``, ``idx``
+  (Pinterest rows carry more fields, kept in ``Item.meta``);
+- train files: one JSON array whose elements hold ``image_path``, ``idx`` and ``text``: a JSON *string*
+  holding ``question``, ``chosen``, ``rejected`` (Pinterest elements repeat them at top level too; the
+  nested ``text`` is what the reference code reads, so it wins).
+
+Every malformed line, missing field or duplicate id raises :class:`DataError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from altbench.data.items import Item, context_of
+from altbench.errors import DataError
+
+_REQUIRED = ("image_path", "question", "chosen", "idx")
+
+
+def read_test_jsonl(path: Path, image_root: Path, platform: str) -> list[Item]:
+    """Items of a reference-format test file (JSON Lines)."""
+    items = []
+    for lineno, row in _jsonl_rows(path):
+        items.append(_item(row, image_root, platform, where=f"{path}:{lineno}"))
+    return _unique(items, path)
+
+
+def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
+    """Items (with ``rejected``) of a reference-format train file (one JSON array, nested ``text``)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            rows = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: expected a JSON array of training items, got {type(rows).__name__}")
+    items = []
+    for i, row in enumerate(rows):
+        where = f"{path}: element {i}"
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: expected an object, got {type(row).__name__}")
+        row = dict(row)
+        if "text" in row:
+            try:
+                nested = json.loads(row["text"])
+            except (TypeError, json.JSONDecodeError):
+                raise DataError(f"{where}: field 'text' is not a JSON string with question/chosen") from None
+            if not isinstance(nested, dict):
+                raise DataError(f"{where}: field 'text' does not hold a JSON object")
+            row.update(nested)
+        items.append(_item(row, image_root, platform, where=where))
+    return _unique(items, path)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            yield lineno, row
+
+
+def _item(row: dict, image_root: Path, platform: str, where: str) -> Item:
+    missing = [k for k in _REQUIRED if k not in row]
+    if missing:
+        raise DataError(f"{where}: missing field(s) {', '.join(missing)}")
+    for key in ("image_path", "question", "chosen"):
+        if not isinstance(row[key], str):
+            raise DataError(f"{where}: field '{key}' must be a string, got {type(row[key]).__name__}")
+    rejected = row.get("rejected")
+    meta = {k: v for k, v in row.items() if k not in {*_REQUIRED, "rejected", "text"}}
+    return Item(
+        id=str(row["idx"]),
+        image=image_root / row["image_path"],
+        image_root=image_root,
+        question=row["question"],
+        context=context_of(row["question"]),
+        references=(row["chosen"],),
+        platform=platform,
+        rejected=rejected if isinstance(rejected, str) else None,
+        meta=meta,
+    )
+
+
+def _unique(items: list[Item], path: Path) -> list[Item]:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise DataError(f"{path}: duplicate idx {item.id!r}")
+        seen.add(item.id)
+    return items
+
+
+def write_test_jsonl(items: list[Item], path: Path) -> None:
+    """Write items in the reference test format (used for the embedded demo split and exports)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for item in items:
+            row = {"image_path": item.image.name, "question": item.question, "chosen": item.chosen,
+                   "idx": int(item.id) if item.id.isdigit() else item.id}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,155 @@
+"""Named splits and custom split files, resolved to a :class:`Split` of typed items.
+
+- ``demo`` / ``demo-train``: embedded, generated offline (:mod:`altbench.data.demo`);
+- ``talt-sample`` / ``palt-sample`` (+ ``-train``): the released sample, under ``--data-root`` /
+  ``ALTBENCH_DATA``, else the cache (downloaded at a pinned commit when online);
+- ``talt-test`` / ``palt-test`` / ``talt-train`` / ``palt-train``: the full data in the same layout, from
+  ``--data-root`` / ``ALTBENCH_FULL_DATA``;
+- any ``path/to/file.jsonl`` (test format) or ``.json`` (train format) with ``--images DIR``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from altbench.data import demo, sample_download
+from altbench.data.formats import read_test_jsonl, read_train_json
+from altbench.data.images import image_bytes
+from altbench.data.items import Item
+from altbench.errors import DataError
+
+PLATFORMS = {"talt": "twitter", "palt": "pinterest"}
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    name: str
+    source: str  # "embedded" | "sample" | "full"
+    part: str  # "test" | "train"
+    platform: str  # twitter | pinterest | demo
+    description: str
+
+
+SPLITS: dict[str, SplitSpec] = {
+    "demo": SplitSpec("demo", "embedded", "test", "demo", "synthetic shapes, charts and text cards"),
+    "demo-train": SplitSpec("demo-train", "embedded", "train", "demo", "synthetic preference pairs"),
+}
+for _short, _platform in PLATFORMS.items():
+    for _part in ("test", "train"):
+        _suffix = "" if _part == "test" else "-train"
+        SPLITS[f"{_short}-sample{_suffix}"] = SplitSpec(
+            f"{_short}-sample{_suffix}", "sample", _part, _platform, f"released {_platform} {_part} sample")
+        SPLITS[f"{_short}-{_part}"] = SplitSpec(
+            f"{_short}-{_part}", "full", _part, _platform, f"full {_platform} {_part} data (user-provided)")
+
+
+@dataclass(frozen=True)
+class Split:
+    """A resolved split: its items in file order, and where they came from."""
+
+    name: str
+    items: tuple[Item, ...]
+    source: str
+    part: str
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def sha256(self) -> str:
+        """Hash over every item's id, texts and image bytes (a missing image hashes as absent)."""
+        h = hashlib.sha256()
+        for item in self.items:
+            for text in (item.id, item.question, *item.references, item.rejected or ""):
+                h.update(text.encode("utf-8"))
+                h.update(b"\0")
+            data = image_bytes(item)
+            h.update(hashlib.sha256(data).digest() if data is not None else b"<missing>")
+        return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ALTBENCH_CACHE", Path.home() / ".cache" / "altbench"))
+
+
+def load_split(name: str, data_root: Path | None = None, images: Path | None = None) -> Split:
+    """Resolve a split name or file path to a :class:`Split`; raises :class:`DataError` with a fix."""
+    spec = SPLITS.get(name)
+    if spec is None:
+        path = Path(name)
+        if path.suffix in {".jsonl", ".json"} or path.exists():
+            return _custom_split(path, images)
+        close = difflib.get_close_matches(name, SPLITS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known splits: {', '.join(SPLITS)}"
+        raise DataError(f"unknown split {name!r} (not a known name nor an existing file){hint}")
+    if spec.source == "embedded":
+        items = demo.load_demo(cache_dir(), train=spec.part == "train")
+        return Split(name, tuple(items), f"embedded demo v{demo.DEMO_VERSION}", spec.part)
+    root = _root_for(spec, data_root)
+    return _reference_split(spec, root)
+
+
+def _root_for(spec: SplitSpec, data_root: Path | None) -> Path:
+    if spec.source == "sample":
+        root = data_root or _env_path("ALTBENCH_DATA") or cache_dir() / "mcmdpo-sample"
+        if not sample_download.is_complete(root, spec.platform, spec.part):
+            index = root / spec.platform / f"{spec.platform}_{spec.part}.json"
+            if data_root or _env_path("ALTBENCH_DATA"):
+                if not index.is_file():
+                    raise DataError(f"split {spec.name}: {index} not found (check --data-root / ALTBENCH_DATA)")
+            else:
+                sample_download.download(root, spec.platform, spec.part)
+        return root
+    root = data_root or _env_path("ALTBENCH_FULL_DATA")
+    if root is None:
+        raise DataError(f"split {spec.name} needs the full TAlt/PAlt data: pass --data-root DIR or set "
+                        f"ALTBENCH_FULL_DATA (layout: DIR/{spec.platform}/{spec.platform}_{spec.part}.json)")
+    return root
+
+
+def _reference_split(spec: SplitSpec, root: Path) -> Split:
+    index = root / spec.platform / f"{spec.platform}_{spec.part}.json"
+    if not index.is_file():
+        raise DataError(f"split {spec.name}: {index} not found")
+    image_root = root / spec.platform / "image" / f"{spec.platform}_{spec.part}"
+    reader = read_test_jsonl if spec.part == "test" else read_train_json
+    return Split(spec.name, tuple(reader(index, image_root, spec.platform)), str(index), spec.part)
+
+
+def _custom_split(path: Path, images: Path | None) -> Split:
+    if not path.is_file():
+        raise DataError(f"split file {path} not found")
+    image_root = images or path.parent
+    if path.suffix == ".json" and _starts_with_array(path):
+        return Split(path.name, tuple(read_train_json(path, image_root, path.stem)), str(path), "train")
+    return Split(path.name, tuple(read_test_jsonl(path, image_root, path.stem)), str(path), "test")
+
+
+def _starts_with_array(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read(4096).lstrip().startswith("[")
+
+
+def _env_path(var: str) -> Path | None:
+    value = os.environ.get(var)
+    return Path(value) if value else None
+
+
+def describe_splits(data_root: Path | None = None) -> list[dict]:
+    """One row per named split: name, item count (or why unavailable) and where it comes from."""
+    rows = []
+    for spec in SPLITS.values():
+        try:
+            if spec.source == "sample" and not (data_root or _env_path("ALTBENCH_DATA")):
+                root = cache_dir() / "mcmdpo-sample"
+                if not sample_download.is_complete(root, spec.platform, spec.part):
+                    raise DataError("not downloaded yet (fetched on first use when online)")
+            split = load_split(spec.name, data_root)
+            rows.append({"name": spec.name, "items": len(split), "source": split.source,
+                         "description": spec.description})
+        except DataError as exc:
+            rows.append({"name": spec.name, "items": None, "source": str(exc), "description": spec.description})
+    return rows

@@ -1,0 +1,107 @@
+"""The append-only ``predictions.jsonl`` of a run, safe against a kill at any moment.
+
+Each batch is written as whole lines, flushed and fsync-ed. On opening, a trailing partial line (a write
+cut by SIGKILL) is truncated away, so the next run neither breaks on it nor loses more than that batch.
+A later record for an id supersedes an earlier one (a retried failure).
+
+Also reads the reference work's inference output (rows with ``response``, ``chosen``, ``idx``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from altbench.errors import DataError
+from altbench.models.base import Generation
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    id: str
+    prediction: str | None
+    error: str | None
+
+
+def repair_tail(path: Path) -> int:
+    """Cut a trailing line that has no newline (a write interrupted by a kill); returns bytes cut."""
+    if not path.exists():
+        return 0
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return 0
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return 0
+        # find the last newline; everything after it is a partial record
+        block = 1 << 16
+        pos = size
+        last_nl = -1
+        while pos > 0 and last_nl < 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            chunk = fh.read(pos - start)
+            idx = chunk.rfind(b"\n")
+            if idx >= 0:
+                last_nl = start + idx
+            pos = start
+        keep = last_nl + 1
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+        return size - keep
+
+
+def append(path: Path, generations: Iterable[Generation]) -> None:
+    """Append whole lines for one batch, then flush and fsync so a kill loses at most this batch."""
+    lines = []
+    for g in generations:
+        row = {"id": g.item_id, "prediction": g.prediction, "error": g.error}
+        if g.meta:
+            row["meta"] = g.meta
+        lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+    data = "".join(lines).encode("utf-8")
+    with open(path, "ab") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read(path: Path) -> dict[str, PredictionRecord]:
+    """Latest record per id from an altbench predictions file or the reference work's output file."""
+    records: dict[str, PredictionRecord] = {}
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read predictions ({exc.strerror})") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
+            rec = _record(row, f"{path}:{lineno}")
+            records[rec.id] = rec
+    return records
+
+
+def _record(row: object, where: str) -> PredictionRecord:
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: expected a JSON object")
+    if "id" in row and ("prediction" in row or "error" in row):
+        pred, err = row.get("prediction"), row.get("error")
+        if (pred is None) == (err is None) or not isinstance(pred or err, str):
+            raise DataError(f"{where}: a record needs a string 'prediction' or a string 'error'")
+        return PredictionRecord(str(row["id"]), pred, err)
+    if "idx" in row and "response" in row:  # the reference work's inference output
+        if not isinstance(row["response"], str):
+            raise DataError(f"{where}: 'response' must be a string")
+        return PredictionRecord(str(row["idx"]), row["response"], None)
+    raise DataError(f"{where}: expected fields id+prediction (altbench) or idx+response (reference output)")

@@ -1,0 +1,113 @@
+"""The ``altbench.results/1`` file and the per-item ``scores.jsonl`` (see docs/results-schema.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from altbench import __version__
+from altbench.run.scoring import ScoredRun
+from altbench.stats.bootstrap import signature_suffix
+
+SCHEMA = "altbench.results/1"
+SCORING_LIBRARIES = ("nltk", "rouge", "pycocoevalcap", "numpy")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"altbench": __version__, "python": platform.python_version()}
+    for lib in SCORING_LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """Commit of the altbench source tree, when it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def build_results(
+    scored: ScoredRun,
+    *,
+    run_id: str,
+    model: dict[str, Any],
+    split: dict[str, Any],
+    convention: str,
+    seed: int,
+    resamples: int,
+    started: str,
+) -> dict[str, Any]:
+    ci_sig = signature_suffix(resamples, seed)
+    metrics = {}
+    for key, m in scored.metrics.items():
+        lo, hi = scored.ci95.get(key, (math.nan, math.nan))
+        metrics[key] = {
+            "value": _num(m.value), "ci95": [_num(lo), _num(hi)], "n": len(m.per_item),
+            "higher_is_better": m.higher_is_better, "scale": m.scale, "aggregator": m.aggregator,
+            "signature": f"{m.signature}|{ci_sig}",
+        }
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "model": model,
+        "split": split,
+        "convention": convention,
+        "conventions": scored.conventions,
+        "metrics": metrics,
+        "counts": scored.counts,
+        "failures": scored.failures,
+        "missing": scored.missing,
+        "bootstrap": {"resamples": resamples, "seed": seed, "method": "percentile, paired over items",
+                      "level": 0.95},
+        "seed": seed,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "timestamps": {"started": started, "finished": utc_now()},
+    }
+
+
+def _num(x: float) -> float | None:
+    """JSON has no NaN: an undefined value is written as null."""
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    _write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
+    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # write-then-rename: a reader (or a kill) never sees a half-written results file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

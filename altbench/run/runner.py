@@ -1,0 +1,161 @@
+"""``altbench run``: split -> adapter -> predictions.jsonl -> scores.jsonl + results.json, resumable.
+
+A run lives in a folder keyed by a fingerprint of everything that changes its predictions (model entry and
+arguments, adapter settings, split content hash, seed). Re-running the same command finds the folder,
+keeps every prediction already written and generates only the rest; a run with other settings gets another
+folder, or is refused if ``--out`` points at a folder of a different run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from altbench.data.images import ImageLoadError, load_image
+from altbench.data.items import Item
+from altbench.data.splits import Split, load_split
+from altbench.errors import AltbenchError
+from altbench.models.base import Adapter, Generation
+from altbench.models.registry import REGISTRY
+from altbench.run import predictions as pred_store
+from altbench.run.results import build_results, utc_now, write_json_atomic, write_jsonl_atomic
+from altbench.run.scoring import conventions_for, score_split
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class RunConfig:
+    model: str
+    split: str
+    model_args: dict[str, Any] = field(default_factory=dict)
+    data_root: Path | None = None
+    images: Path | None = None
+    limit: int | None = None
+    batch_size: int = 8
+    seed: int = 0
+    convention: str = "paper"
+    out: Path | None = None
+    runs_root: Path = Path("runs")
+    resamples: int = 1000
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    results: dict[str, Any]
+    generated: int
+    resumed: int
+
+
+def fingerprint(entry_name: str, target: str, args: dict, adapter: Adapter, split: Split, seed: int) -> dict:
+    return {"model": entry_name, "target": target, "args": args, "adapter": adapter.fingerprint(),
+            "split": split.name, "split_sha256": split.sha256(), "seed": seed}
+
+
+def run_id(fp: dict) -> str:
+    return hashlib.sha256(json.dumps(fp, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
+    conventions_for(config.convention)  # fail on a bad convention before any generation
+    if config.batch_size < 1:
+        raise AltbenchError(f"--batch-size must be at least 1, got {config.batch_size}")
+    split = load_split(config.split, config.data_root, config.images)
+    items = list(split.items[: config.limit] if config.limit is not None else split.items)
+    entry, adapter = REGISTRY.create(config.model, config.model_args)
+    adapter.prepare(split.name)
+    fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
+    rid = run_id(fp)
+    run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
+    _claim(run_dir, fp, rid)
+    started = utc_now()
+
+    pred_path = run_dir / "predictions.jsonl"
+    cut = pred_store.repair_tail(pred_path)
+    if cut:
+        log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
+    done = pred_store.read(pred_path) if pred_path.exists() else {}
+    todo = [it for it in items if it.id not in done or done[it.id].error is not None]
+    resumed = len(items) - len(todo)
+    for start in range(0, len(todo), config.batch_size):
+        batch = todo[start : start + config.batch_size]
+        pred_store.append(pred_path, _generate_batch(adapter, batch))
+        if progress:
+            progress(resumed + start + len(batch), len(items))
+
+    records = pred_store.read(pred_path) if pred_path.exists() else {}
+    scored = score_split(split, records, config.convention, [it.id for it in items],
+                         resamples=config.resamples, seed=config.seed)
+    results = build_results(
+        scored, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp},
+        split=split_info(split, items, config.limit), convention=config.convention, seed=config.seed,
+        resamples=config.resamples, started=started)
+    write_jsonl_atomic(run_dir / "scores.jsonl", scored.per_item_rows())
+    write_json_atomic(run_dir / "results.json", results)
+    return RunOutcome(run_dir, results, generated=len(todo), resumed=resumed)
+
+
+def split_info(split: Split, items: Sequence[Item], limit: int | None) -> dict[str, Any]:
+    return {"name": split.name, "source": split.source, "n_items": len(split), "n_evaluated": len(items),
+            "sha256": split.sha256(), "subset": len(items) < len(split), "limit": limit}
+
+
+def _claim(run_dir: Path, fp: dict, rid: str) -> None:
+    """Create the run folder, or check that an existing one belongs to this very run."""
+    meta_path = run_dir / "run.json"
+    if meta_path.exists():
+        try:
+            existing = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            raise AltbenchError(f"{meta_path} is unreadable; remove the folder or choose another --out") from None
+        if existing.get("run_id") != rid:
+            old = existing.get("fingerprint", {})
+            changed = sorted(k for k in set(old) | set(fp) if old.get(k) != fp.get(k))
+            raise AltbenchError(f"{run_dir} holds a different run (changed: {', '.join(changed) or '?'}); "
+                                "choose another --out or delete that folder")
+        return
+    if (run_dir / "predictions.jsonl").exists():
+        raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
+    write_json_atomic(meta_path, {"run_id": rid, "fingerprint": fp, "created": utc_now()})
+
+
+def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]:
+    """Generations for a batch; an unreadable image or an adapter error fails items, not the run."""
+    failed: dict[str, Generation] = {}
+    ready: list[Item] = []
+    images: list[Any] = []
+    for item in batch:
+        if adapter.uses_images:
+            try:
+                images.append(load_image(item))
+            except ImageLoadError as exc:
+                failed[item.id] = Generation(item.id, None, error=str(exc))
+                continue
+        ready.append(item)
+    outputs: dict[str, Generation] = {}
+    if ready:
+        try:
+            gens = adapter.generate(ready, images if adapter.uses_images else None)
+        except AltbenchError:
+            raise
+        except Exception as exc:  # a model crash fails this batch's items, which a re-run retries
+            log.exception("adapter failed on a batch of %d items", len(ready))
+            gens = [Generation(it.id, None, error=f"{type(exc).__name__}: {exc}") for it in ready]
+        if [g.item_id for g in gens] != [it.id for it in ready]:
+            raise AltbenchError(f"adapter {type(adapter).__name__} returned generations for other items "
+                                "than it was given (a bug in the adapter)")
+        outputs = {g.item_id: g for g in gens}
+    return [failed.get(item.id) or outputs[item.id] for item in batch]

@@ -1,0 +1,112 @@
+"""Predictions -> per-item scores and metric summaries (no model, no torch).
+
+Items are taken in split order. An item with a failed generation is counted and listed with its reason,
+never scored as an empty string; an item with no record at all is "missing". CIDEr's document frequencies
+always come from the references of the *whole* split, so a subset run scores its items as the full run
+would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from altbench.data.splits import Split
+from altbench.errors import AltbenchError, DataError
+from altbench.metrics.base import MetricScores
+from altbench.metrics.diagnostics import score_diagnostics
+from altbench.run.predictions import PredictionRecord
+from altbench.stats.bootstrap import bootstrap_ci
+
+CONVENTIONS = {
+    "paper": "altbench.metrics.paper:score_paper",
+    "coco": "altbench.metrics.coco:score_coco",
+}
+CONVENTION_CHOICES = ("paper", "coco", "both")
+
+
+@dataclass
+class ScoredRun:
+    """Everything the results file and the per-item scores file are made from."""
+
+    metrics: dict[str, MetricScores]
+    ci95: dict[str, tuple[float, float]]
+    scored_ids: list[str]
+    failures: list[dict[str, str]]
+    missing: list[str]
+    counts: dict[str, int]
+    conventions: list[str] = field(default_factory=list)
+
+    def per_item_rows(self) -> list[dict]:
+        rows = []
+        for i, item_id in enumerate(self.scored_ids):
+            row: dict = {"id": item_id, "scores": {k: _finite(m.per_item[i]) for k, m in self.metrics.items()}}
+            stats = {k: m.stats[i].tolist() for k, m in self.metrics.items() if m.aggregator != "mean"}
+            if stats:
+                row["stats"] = stats
+            rows.append(row)
+        return rows
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def conventions_for(choice: str) -> list[str]:
+    if choice not in CONVENTION_CHOICES:
+        raise AltbenchError(f"unknown convention {choice!r}; choose one of {', '.join(CONVENTION_CHOICES)}")
+    return ["paper", "coco"] if choice == "both" else [choice]
+
+
+def score_split(
+    split: Split,
+    records: Mapping[str, PredictionRecord],
+    convention: str = "paper",
+    item_ids: Sequence[str] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> ScoredRun:
+    """Score the items of ``split`` (or its subset ``item_ids``) from their prediction records."""
+    known = {item.id for item in split.items}
+    unknown = [i for i in records if i not in known]
+    if unknown:
+        shown = ", ".join(repr(i) for i in unknown[:3])
+        raise DataError(f"{len(unknown)} prediction id(s) are not in split {split.name} (e.g. {shown}); "
+                        "wrong --split?")
+    wanted = set(item_ids) if item_ids is not None else known
+    scored, failures, missing = [], [], []
+    for item in split.items:
+        if item.id not in wanted:
+            continue
+        rec = records.get(item.id)
+        if rec is None:
+            missing.append(item.id)
+        elif rec.error is not None:
+            failures.append({"id": item.id, "error": rec.error})
+        else:
+            scored.append((item, rec.prediction))
+    metrics: dict[str, MetricScores] = {}
+    convs = conventions_for(convention)
+    if scored:
+        refs = [item.references for item, _ in scored]
+        preds = [pred for _, pred in scored]
+        df_refs = [item.references for item in split.items]
+        for conv in convs:
+            fn = _scorer(conv)
+            for name, m in fn(refs, preds, df_references=df_refs).items():
+                metrics[f"{conv}/{name}"] = m
+        for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
+            metrics[f"diag/{name}"] = m
+    ci = bootstrap_ci(metrics, resamples=resamples, seed=seed) if scored else {}
+    counts = {
+        "items": len(wanted), "scored": len(scored), "failed": len(failures), "missing": len(missing),
+        "empty": sum(1 for _, p in scored if not p.strip()),
+    }
+    return ScoredRun(metrics, ci, [item.id for item, _ in scored], failures, missing, counts, convs)
+
+
+def _scorer(convention: str):
+    module_name, _, attr = CONVENTIONS[convention].partition(":")
+    return getattr(importlib.import_module(module_name), attr)

@@ -1,0 +1,1 @@
+"""Statistics over per-item scores: bootstrap confidence intervals (and, later, paired tests)."""
