@@ -21,6 +21,13 @@ COMMANDS = {
     "splits": ("altbench.cli.listing:splits_command", "List the named splits with item counts and sources."),
     "models": ("altbench.cli.listing:models_command", "List the registered models and what each needs."),
     "setup": ("altbench.cli.setup_cmd:setup_group", "Prepare offline resources (NLTK data)."),
+    "compare": ("altbench.cli.compare_cmd:compare_command",
+                "Paired significance tests between runs (differences, CIs, p-values, Holm)."),
+    "regress": ("altbench.cli.compare_cmd:regress_command",
+                "CI gate: fail when a candidate run is worse than a baseline run."),
+    "leaderboard": ("altbench.cli.publish_cmd:leaderboard_command",
+                    "Build an accessible static HTML leaderboard from runs."),
+    "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
 }
 
 
