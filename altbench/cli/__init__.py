@@ -28,6 +28,8 @@ COMMANDS = {
     "leaderboard": ("altbench.cli.publish_cmd:leaderboard_command",
                     "Build an accessible static HTML leaderboard from runs."),
     "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
+    "export": ("altbench.cli.export_cmd:export_group",
+               "Export altbench tasks for other harnesses (lmms-eval task YAML + utils)."),
 }
 
 

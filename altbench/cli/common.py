@@ -21,17 +21,40 @@ convention_option = click.option(
     "--convention", type=click.Choice(["paper", "coco", "both"]), default="paper", show_default=True,
     help="paper: the reference work's scorer; coco: pycocoevalcap. Numbers of the two are not comparable.")
 resamples_option = click.option(
-    "--bootstrap", "resamples", type=click.IntRange(min=100), default=1000, show_default=True,
+    "--bootstrap", "resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
     help="Bootstrap resamples for the 95% confidence intervals.")
 
+metrics_option = click.option(
+    "--metrics", "metrics", multiple=True, metavar="NAMES",
+    help="Model-based metrics, comma-separated: clipscore, refclipscore, bertscore, judge "
+         "(results under model/<name>; see docs/model-metrics.md).")
+metric_arg_option = click.option(
+    "--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
+    help="Configure a model metric, e.g. clipscore.model=/w/ViT-B-32.pt, judge.model=gpt-4o-mini.")
+metrics_config_option = click.option(
+    "--metrics-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="YAML/JSON file {metric: {key: value}} (--metric-arg overrides it). API keys go in env vars only.")
 
-def parse_model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
+
+def model_metric_settings(metrics: tuple[str, ...], pairs: tuple[str, ...], config: Path | None
+                          ) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """(metric names, {metric: {key: value}}) from --metrics, --metrics-config and --metric-arg."""
+    from altbench.metrics.model_metrics import load_metrics_config, nest_metric_args, parse_metric_names
+
+    names = parse_metric_names(metrics)
+    settings = load_metrics_config(config) if config else {}
+    for family, options in nest_metric_args(parse_model_args(pairs, "--metric-arg")).items():
+        settings.setdefault(family, {}).update(options)
+    return names, settings
+
+
+def parse_model_args(pairs: tuple[str, ...], option: str = "--model-arg") -> dict[str, Any]:
     """``k=v`` pairs; values that parse as int, float, true/false or null are converted."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise AltbenchError(f"--model-arg expects KEY=VALUE, got {pair!r}")
+            raise AltbenchError(f"{option} expects KEY=VALUE, got {pair!r}")
         out[key] = _convert(value)
     return out
 
@@ -75,6 +98,12 @@ def print_results(results: dict[str, Any]) -> None:
     console.print(table)
     c = results["counts"]
     console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")
+    metric_failures = results.get("metric_failures", {})
+    for key, reasons in metric_failures.items():
+        base = key.split(".")[0]
+        if any(reasons.values()) and not (base != key and metric_failures.get(base) == reasons):
+            said = ", ".join(f"{v} {k}" for k, v in reasons.items() if v)
+            console.print(f"{key}: {said} item(s) left unscored (not counted as zero)", markup=False)
     for failure in results["failures"][:5]:
         console.print(f"  failed {failure['id']}: {failure['error']}", markup=False)
     if len(results["failures"]) > 5:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
-    convention_option, data_root_option, images_option, parse_model_args, print_results, resamples_option,
+    convention_option, data_root_option, images_option, metric_arg_option, metrics_config_option, metrics_option,
+    model_metric_settings, parse_model_args, print_results, resamples_option,
 )
 
 DEFAULT_MODEL = "retrieval"
@@ -27,7 +28,11 @@ DEFAULT_MODEL = "retrieval"
 @resamples_option
 @data_root_option
 @images_option
-def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images):
+@metrics_option
+@metric_arg_option
+@metrics_config_option
+def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images,
+                metrics, metric_args, metrics_config):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
@@ -37,9 +42,10 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, conventi
 
     from altbench.run.runner import RunConfig, run
 
+    names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
                        images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
-                       out=out, resamples=resamples)
+                       out=out, resamples=resamples, metrics=names, metric_args=settings)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
         task = bar.add_task("generate", total=None)

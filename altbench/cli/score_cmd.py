@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
-    convention_option, data_root_option, images_option, print_results, resamples_option,
+    convention_option, data_root_option, images_option, metric_arg_option, metrics_config_option, metrics_option,
+    model_metric_settings, print_results, resamples_option,
 )
 
 
@@ -22,12 +23,18 @@ from altbench.cli.common import (
 @resamples_option
 @data_root_option
 @images_option
-def score_command(predictions, split, out, seed, convention, resamples, data_root, images):
+@metrics_option
+@metric_arg_option
+@metrics_config_option
+def score_command(predictions, split, out, seed, convention, resamples, data_root, images, metrics, metric_args,
+                  metrics_config):
     """Score PREDICTIONS (altbench's predictions.jsonl, or the reference work's output with
-    `response`/`chosen`/`idx`) against SPLIT, without loading any model."""
+    `response`/`chosen`/`idx`) against SPLIT, without loading any model (unless --metrics asks for
+    model-based metrics)."""
     from altbench.run.rescore import ScoreConfig, score_file
 
+    names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     out_dir, results = score_file(ScoreConfig(predictions, split, convention, out, data_root, images, seed,
-                                              resamples))
+                                              resamples, metrics=names, metric_args=settings))
     print_results(results)
     click.echo(f"wrote {out_dir}/results.json")

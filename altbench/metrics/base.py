@@ -33,6 +33,18 @@ def _mean(summed: np.ndarray, n: np.ndarray) -> np.ndarray:
     return summed[..., 0] / np.maximum(n, 1)
 
 
+@register_aggregator("mean_defined")
+def _mean_defined(summed: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean over the items that have a score: columns (score or 0, 1 if scored else 0); NaN when none has.
+
+    For model-based metrics, where an item's score can be missing (a judge's unparsable answer, an API
+    failure, an unreadable image): such an item is excluded from the mean, never counted as zero.
+    """
+    count = summed[..., 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, summed[..., 0] / np.where(count > 0, count, 1), np.nan)
+
+
 @dataclass(frozen=True)
 class MetricScores:
     """One metric over one list of items.
@@ -62,6 +74,11 @@ class MetricScores:
             object.__setattr__(self, "stats", np.asarray(self.per_item, dtype=np.float64).reshape(-1, 1))
         if len(self.stats) != len(self.per_item):
             raise ValueError(f"{self.name}: {len(self.stats)} stat rows for {len(self.per_item)} items")
+
+    @property
+    def n_scored(self) -> int:
+        """Items with a defined per-item score (NaN marks an item the metric could not score)."""
+        return int(np.count_nonzero(~np.isnan(np.asarray(self.per_item, dtype=np.float64))))
 
     def aggregate(self, summed: np.ndarray, n: np.ndarray | int) -> np.ndarray:
         """Corpus value (reported scale, unrounded) from summed statistics; vectorised."""

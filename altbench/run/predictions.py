@@ -97,7 +97,8 @@ def _record(row: object, where: str) -> PredictionRecord:
         raise DataError(f"{where}: expected a JSON object")
     if "id" in row and ("prediction" in row or "error" in row):
         pred, err = row.get("prediction"), row.get("error")
-        if (pred is None) == (err is None) or not isinstance(pred or err, str):
+        value = pred if err is None else err
+        if (pred is None) == (err is None) or not isinstance(value, str):
             raise DataError(f"{where}: a record needs a string 'prediction' or a string 'error'")
         return PredictionRecord(str(row["id"]), pred, err)
     if "idx" in row and "response" in row:  # the reference work's inference output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY
 from altbench.run import predictions as pred_store
 from altbench.run.results import build_results, utc_now, write_json_atomic, write_jsonl_atomic
-from altbench.run.scoring import conventions_for, score_split
+from altbench.run.scoring import check_model_metrics, conventions_for, score_split
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class RunConfig:
     convention: str = "paper"
     out: Path | None = None
     runs_root: Path = Path("runs")
-    resamples: int = 1000
+    resamples: int = 10_000
+    metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
+    metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
 
 
 @dataclass
@@ -71,41 +74,126 @@ def _slug(text: str) -> str:
 
 def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     conventions_for(config.convention)  # fail on a bad convention before any generation
+    check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
         raise AltbenchError(f"--batch-size must be at least 1, got {config.batch_size}")
     split = load_split(config.split, config.data_root, config.images)
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
+    shard = Shard.from_env()
     entry, adapter = REGISTRY.create(config.model, config.model_args)
     adapter.prepare(split.name)
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
-    _claim(run_dir, fp, rid)
+    pred_path = run_dir / "predictions.jsonl"
+    if shard.main:
+        _claim(run_dir, fp, rid)
+        cut = pred_store.repair_tail(pred_path)
+        if cut:
+            log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
+        shard.merge(run_dir, pred_path, items)  # rank files an interrupted distributed run left
+    shard.barrier()
+    if not shard.main:
+        _claim(run_dir, fp, rid)
     started = utc_now()
 
-    pred_path = run_dir / "predictions.jsonl"
-    cut = pred_store.repair_tail(pred_path)
-    if cut:
-        log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
     done = pred_store.read(pred_path) if pred_path.exists() else {}
     todo = [it for it in items if it.id not in done or done[it.id].error is not None]
     resumed = len(items) - len(todo)
-    for start in range(0, len(todo), config.batch_size):
-        batch = todo[start : start + config.batch_size]
-        pred_store.append(pred_path, _generate_batch(adapter, batch))
+    mine, out_path = shard.part(todo), shard.output(run_dir, pred_path)
+    for start in range(0, len(mine), config.batch_size):
+        batch = mine[start : start + config.batch_size]
+        pred_store.append(out_path, _generate_batch(adapter, batch))
         if progress:
-            progress(resumed + start + len(batch), len(items))
+            progress(resumed + start + len(batch), resumed + len(mine))
+    shard.barrier()
+    if not shard.main:  # the main process merges, scores and writes; the others return its results
+        shard.barrier()
+        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        return RunOutcome(run_dir, results, generated=len(mine), resumed=resumed)
+    shard.merge(run_dir, pred_path, items)
 
     records = pred_store.read(pred_path) if pred_path.exists() else {}
     scored = score_split(split, records, config.convention, [it.id for it in items],
-                         resamples=config.resamples, seed=config.seed)
+                         resamples=config.resamples, seed=config.seed, metrics=config.metrics,
+                         metric_args=config.metric_args)
     results = build_results(
         scored, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp},
         split=split_info(split, items, config.limit), convention=config.convention, seed=config.seed,
         resamples=config.resamples, started=started)
+    scored.annotate(results)
     write_jsonl_atomic(run_dir / "scores.jsonl", scored.per_item_rows())
     write_json_atomic(run_dir / "results.json", results)
-    return RunOutcome(run_dir, results, generated=len(todo), resumed=resumed)
+    shard.barrier()
+    return RunOutcome(run_dir, results, generated=len(mine), resumed=resumed)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of a run under ``accelerate launch`` / ``torchrun`` (one process: the whole run).
+
+    Each of the ``world`` processes generates every ``world``-th remaining item into
+    ``predictions.rank{R}.jsonl``; after a barrier the main process appends those lines to
+    ``predictions.jsonl`` in split order (skipping ids it already holds, so a re-merge after a kill adds
+    nothing twice), deletes the rank files, and scores. torch and accelerate are imported only when
+    ``WORLD_SIZE`` > 1.
+    """
+
+    rank: int = 0
+    world: int = 1
+    state: Any = None
+
+    @classmethod
+    def from_env(cls) -> Shard:
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return cls()
+        from datetime import timedelta
+
+        from accelerate import PartialState
+
+        state = PartialState(timeout=timedelta(hours=48))  # barriers wait for the slowest shard's generation
+        return cls(state.process_index, state.num_processes, state)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.state is not None:
+            self.state.wait_for_everyone()
+
+    def part(self, todo: list[Item]) -> list[Item]:
+        return todo[self.rank :: self.world]
+
+    def output(self, run_dir: Path, pred_path: Path) -> Path:
+        if self.state is None:
+            return pred_path
+        path = run_dir / f"predictions.rank{self.rank}.jsonl"
+        pred_store.repair_tail(path)
+        return path
+
+    @staticmethod
+    def merge(run_dir: Path, pred_path: Path, items: Sequence[Item]) -> None:
+        parts = sorted(run_dir.glob("predictions.rank*.jsonl"))
+        if not parts:
+            return
+        done = pred_store.read(pred_path) if pred_path.exists() else {}
+        lines: dict[str, str] = {}
+        for part in parts:
+            pred_store.repair_tail(part)
+            for line in part.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    lines[str(json.loads(line)["id"])] = line
+        order = {it.id: i for i, it in enumerate(items)}
+        new = [i for i in sorted(lines, key=lambda i: order.get(i, len(order)))
+               if not (i in done and done[i].error is None)]
+        if new:
+            with open(pred_path, "ab") as fh:
+                fh.write("".join(lines[i] + "\n" for i in new).encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+        for part in parts:
+            part.unlink()
 
 
 def split_info(split: Split, items: Sequence[Item], limit: int | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import importlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError, DataError
@@ -38,6 +39,18 @@ class ScoredRun:
     missing: list[str]
     counts: dict[str, int]
     conventions: list[str] = field(default_factory=list)
+    metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)  # model metrics: reason -> count
+    metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model metrics: the scoring model
+
+    def annotate(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Model-metric fields of a results dict: ``n`` = items a metric scored, failures, scoring models."""
+        for key, m in self.metrics.items():
+            if m.aggregator == "mean_defined" and key in results["metrics"]:
+                results["metrics"][key]["n"] = m.n_scored
+        if self.metric_models:
+            results["metric_failures"] = self.metric_failures
+            results["metric_models"] = self.metric_models
+        return results
 
     def per_item_rows(self) -> list[dict]:
         rows = []
@@ -67,8 +80,14 @@ def score_split(
     item_ids: Sequence[str] | None = None,
     resamples: int = 1000,
     seed: int = 0,
+    metrics: Sequence[str] = (),
+    metric_args: Mapping[str, Any] | None = None,
 ) -> ScoredRun:
-    """Score the items of ``split`` (or its subset ``item_ids``) from their prediction records."""
+    """Score the items of ``split`` (or its subset ``item_ids``) from their prediction records.
+
+    ``metrics`` names model-based metrics (``clipscore``, ``refclipscore``, ``bertscore``, ``judge``), keyed
+    ``model/<name>``; ``metric_args`` configures them (``{"clipscore": {"model": PATH}}``).
+    """
     known = {item.id for item in split.items}
     unknown = [i for i in records if i not in known]
     if unknown:
@@ -87,7 +106,8 @@ def score_split(
             failures.append({"id": item.id, "error": rec.error})
         else:
             scored.append((item, rec.prediction))
-    metrics: dict[str, MetricScores] = {}
+    scores: dict[str, MetricScores] = {}
+    model_out = None
     convs = conventions_for(convention)
     if scored:
         refs = [item.references for item, _ in scored]
@@ -96,15 +116,29 @@ def score_split(
         for conv in convs:
             fn = _scorer(conv)
             for name, m in fn(refs, preds, df_references=df_refs).items():
-                metrics[f"{conv}/{name}"] = m
+                scores[f"{conv}/{name}"] = m
         for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
-            metrics[f"diag/{name}"] = m
-    ci = bootstrap_ci(metrics, resamples=resamples, seed=seed) if scored else {}
+            scores[f"diag/{name}"] = m
+        if metrics:
+            from altbench.metrics.model_metrics import score_model_metrics
+
+            model_out = score_model_metrics(metrics, split, [item for item, _ in scored], preds, metric_args)
+            scores.update(model_out.scores)
+    ci = bootstrap_ci(scores, resamples=resamples, seed=seed) if scored else {}
     counts = {
         "items": len(wanted), "scored": len(scored), "failed": len(failures), "missing": len(missing),
         "empty": sum(1 for _, p in scored if not p.strip()),
     }
-    return ScoredRun(metrics, ci, [item.id for item, _ in scored], failures, missing, counts, convs)
+    return ScoredRun(scores, ci, [item.id for item, _ in scored], failures, missing, counts, convs,
+                     model_out.failures if model_out else {}, model_out.models if model_out else {})
+
+
+def check_model_metrics(metrics: Sequence[str], metric_args: Mapping[str, Any] | None) -> None:
+    """Fail early (before any generation) on unknown model metrics or options, or an absent model or key."""
+    if metrics or metric_args:
+        from altbench.metrics.model_metrics import resolve
+
+        resolve(metrics, metric_args)
 
 
 def _scorer(convention: str):

@@ -1,0 +1,1 @@
+"""Exports of altbench's tasks to other evaluation harnesses (lmms-eval)."""

@@ -1,0 +1,209 @@
+"""The ``coco`` scoring convention: pycocoevalcap 1.2's numbers (BLEU-1..4, METEOR 1.5, ROUGE-L, CIDEr-D), fast.
+
+:func:`score_coco` returns exactly what pycocoevalcap's own pipeline (:mod:`.coco_reference`: PTBTokenizer,
+``Bleu(4)``, ``Meteor()``, ``Rouge()``, ``Cider()``) returns on the same items, in pycocoevalcap's raw scale
+(``scale=1.0``: BLEU/METEOR/ROUGE-L in 0..1, CIDEr-D in 0..10; results and leaderboards multiply for
+display), only several times faster:
+
+* one JVM tokenizes references and predictions (``-ioFileList``, one lexer per set, so the tokens are those
+  of two separate pycocoevalcap calls; :mod:`.coco_tokenize`);
+* the METEOR JVM is started first, loads its paraphrase table while the tokenizer runs, and gets all
+  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.coco_meteor`); it is kept for later
+  calls (``coco_meteor.shutdown()`` stops it);
+* while it scores, BLEU (:mod:`.coco_bleu`), ROUGE-L (:mod:`.coco_rouge`) and CIDEr-D (:mod:`.coco_cider`) are
+  computed in Python with re-implementations that are bit-identical to pycocoevalcap's (each module says
+  why it is re-implemented and how equality is kept).
+
+One deliberate difference: a caption holding ``\\r``, ``\\v``, ``\\f``, U+2028 or U+2029 makes pycocoevalcap
+misalign all following items (its tokenizer ends lines there); here those characters count as spaces.
+
+Per-item sufficient statistics let a bootstrap recompute corpus values exactly: BLEU-k rows
+(``coco_bleu.STAT_COLUMNS``, aggregators ``coco_bleu1``..``coco_bleu4``), METEOR rows
+(``coco_meteor.STAT_COLUMNS``, aggregator ``coco_meteor``); ROUGE-L and CIDEr-D are means of items
+(aggregator ``mean``; CIDEr-D's document frequencies stay those of ``df_references``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from altbench.errors import AltbenchError, DataError
+from altbench.metrics import coco_bleu, coco_meteor, coco_rouge
+from altbench.metrics.base import MetricScores, signature
+from altbench.metrics.coco_cider import SIGMA, CiderD, document_frequency
+from altbench.metrics.coco_ngrams import NgramCache
+from altbench.metrics.coco_tokenize import PTBJob, require_java
+
+log = logging.getLogger(__name__)
+
+METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rougeL", "cider")
+SPICE_OUT = "SPICE is not part of the coco convention here: it needs a Stanford CoreNLP models download"
+
+
+@lru_cache(maxsize=1)
+def _pycocoevalcap_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pycocoevalcap")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def score_coco(
+    references: Sequence[Sequence[str]],
+    predictions: Sequence[str],
+    *,
+    df_references: Sequence[Sequence[str]] | None = None,
+    metrics: Sequence[str] | None = None,
+) -> dict[str, MetricScores]:
+    """Score ``predictions[i]`` against ``references[i]`` (one or more strings) as pycocoevalcap does.
+
+    ``df_references``: the reference sets CIDEr-D's document frequencies come from (the whole split, so a
+    subset scores its items as the full run would); default ``references``, which is pycocoevalcap's own
+    behaviour. ``metrics``: a subset of :data:`METRICS` (default all; leaving out ``meteor`` skips its JVM).
+    Returns ``{name: MetricScores}`` in raw scale (``scale=1.0``).
+    """
+    names = _selected(metrics)
+    refs = _check_references(references, "references")
+    preds = _check_predictions(predictions, len(refs))
+    df_refs = refs if df_references is None else _check_references(df_references, "df_references")
+    if not refs:
+        return {name: _empty(name) for name in names}
+    require_java()
+    t0 = time.perf_counter()
+    server = coco_meteor.acquire() if "meteor" in names else None  # its JVM loads while we tokenize
+
+    df_separate = "cider" in names and df_refs != refs
+    groups = [[r for rs in refs for r in rs], preds] + ([[r for rs in df_refs for r in rs]] if df_separate else [])
+    job = PTBJob(groups)
+    try:
+        tokenized = job.result()
+    except BaseException:
+        job.kill()
+        raise
+    refs_tok, hyps_tok = _regroup(tokenized[0], refs), tokenized[1]
+    meteor_future = server.submit(refs_tok, hyps_tok) if server is not None else None
+    t1 = time.perf_counter()
+
+    common = {"conv": "coco", "tok": "ptb", "nrefs": _nrefs(refs)}
+    out: dict[str, MetricScores] = {}
+    counts = NgramCache()
+    if any(n.startswith("bleu") for n in names) or "cider" in names:
+        hyp_ngrams = [counts(h) for h in hyps_tok]
+        ref_ngrams = [[counts(r) for r in rs] for rs in refs_tok]
+    if any(n.startswith("bleu") for n in names):
+        out.update(_bleu(hyp_ngrams, ref_ngrams, common))
+    if "rougeL" in names:
+        out["rougeL"] = _rouge(hyps_tok, refs_tok, common)
+    if "cider" in names:
+        df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)] if df_separate else ref_ngrams
+        out["cider"] = _cider(hyp_ngrams, ref_ngrams, df_ngrams, common)
+    t2 = time.perf_counter()
+    if meteor_future is not None:
+        met = meteor_future.result()
+        out["meteor"] = MetricScores(
+            name="meteor", value=met.corpus, per_item=tuple(met.per_item),
+            signature=signature("meteor", conv="coco", version="1.5", lang="en", norm="yes",
+                                jar=coco_meteor.jar_sha8(), task="rank", tok="ptb", nrefs=common["nrefs"],
+                                scale="raw"),
+            stats=met.stats, aggregator=coco_meteor.AGGREGATOR, scale=1.0)
+    log.debug("coco: %d items; tokenized %.2f s, BLEU/ROUGE-L/CIDEr-D %.2f s, METEOR waited %.2f s",
+              len(preds), t1 - t0, t2 - t1, time.perf_counter() - t2)
+    return {name: out[name] for name in names}
+
+
+def _bleu(hyp_ngrams: list, ref_ngrams: list, common: dict) -> dict[str, MetricScores]:
+    rows = [coco_bleu.item_stats(h, rs) for h, rs in zip(hyp_ngrams, ref_ngrams)]
+    corpus = coco_bleu.corpus_scores(rows)
+    items = coco_bleu.item_scores(rows)
+    stats = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(coco_bleu.STAT_COLUMNS))
+    return {
+        f"bleu{k}": MetricScores(
+            name=f"bleu{k}", value=float(corpus[k - 1]), per_item=tuple(items[k - 1]),
+            signature=signature(f"bleu{k}", **common, bp="closest", pycocoevalcap=_pycocoevalcap_version(),
+                                scale="raw"),
+            stats=stats, aggregator=f"coco_bleu{k}", scale=1.0)
+        for k in range(1, coco_bleu.N + 1)
+    }
+
+
+def _rouge(hyps_tok: list[str], refs_tok: list[list[str]], common: dict) -> MetricScores:
+    per = [coco_rouge.item_score(h, rs) for h, rs in zip(hyps_tok, refs_tok)]
+    return MetricScores(
+        name="rougeL", value=float(np.mean(np.array(per))), per_item=tuple(per),
+        signature=signature("rougeL", **common, beta=coco_rouge.BETA, pycocoevalcap=_pycocoevalcap_version(),
+                            scale="raw"),
+        scale=1.0)
+
+
+def _cider(hyp_ngrams: list, ref_ngrams: list, df_ngrams: list, common: dict) -> MetricScores:
+    df, n_sets = document_frequency(df_ngrams)
+    per = CiderD(df, n_sets).scores(hyp_ngrams, ref_ngrams)
+    return MetricScores(
+        name="cider", value=float(np.mean(np.array(per))), per_item=tuple(per),
+        signature=signature("cider", **common, n=4, sigma=f"{SIGMA:g}", df=f"split(nrefs={n_sets})",
+                            pycocoevalcap=_pycocoevalcap_version(), scale="raw"),
+        scale=1.0)
+
+
+def _selected(metrics: Sequence[str] | None) -> list[str]:
+    if metrics is None:
+        return list(METRICS)
+    names = list(dict.fromkeys(metrics))
+    if any(n.lower() == "spice" for n in names):
+        raise AltbenchError(SPICE_OUT)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise AltbenchError(f"unknown coco metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    return names
+
+
+def _check_references(references: Sequence[Sequence[str]], what: str) -> list[list[str]]:
+    out = []
+    for i, refs in enumerate(references):
+        if isinstance(refs, str) or not all(isinstance(r, str) for r in refs):
+            raise DataError(f"{what}[{i}] must be a list of strings, got {refs!r:.80}")
+        if not refs:
+            raise DataError(f"{what}[{i}] has no reference (pycocoevalcap needs at least one)")
+        out.append(list(refs))
+    return out
+
+
+def _check_predictions(predictions: Sequence[str], n: int) -> list[str]:
+    preds = list(predictions)
+    if len(preds) != n:
+        raise DataError(f"{n} reference sets for {len(preds)} predictions")
+    bad = next((i for i, p in enumerate(preds) if not isinstance(p, str)), None)
+    if bad is not None:
+        raise DataError(f"prediction {bad} is {type(preds[bad]).__name__}, not a string")
+    return preds
+
+
+def _regroup(flat: list[str], shape: list[list[str]]) -> list[list[str]]:
+    out, pos = [], 0
+    for refs in shape:
+        out.append(flat[pos:pos + len(refs)])
+        pos += len(refs)
+    return out
+
+
+def _nrefs(refs: list[list[str]]) -> str:
+    counts = {len(r) for r in refs}
+    return str(counts.pop()) if len(counts) == 1 else f"{min(counts)}-{max(counts)}"
+
+
+def _empty(name: str) -> MetricScores:
+    if name.startswith("bleu"):
+        width, aggregator = len(coco_bleu.STAT_COLUMNS), f"coco_{name}"
+    elif name == "meteor":
+        width, aggregator = len(coco_meteor.STAT_COLUMNS), coco_meteor.AGGREGATOR
+    else:
+        width, aggregator = 1, "mean"
+    return MetricScores(name=name, value=float("nan"), per_item=(), signature=signature(name, conv="coco"),
+                        stats=np.zeros((0, width)), aggregator=aggregator, scale=1.0)

@@ -1,0 +1,101 @@
+"""Human names and number formats for metric keys (``<convention>/<metric>``)."""
+
+from __future__ import annotations
+
+import math
+
+METRIC_NAMES = {
+    "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "meteor": "METEOR",
+    "rougeL": "ROUGE-L", "rouge_l": "ROUGE-L", "cider": "CIDEr", "spice": "SPICE",
+    "bleu4_cum": "BLEU-4 cumulative", "edit_distance": "Edit distance", "length_chars": "Length (characters)", "length_words": "Length (words)",
+    "over_125_chars": "Over 125 characters", "redundant_opening": "Redundant opening (\u201cimage of\u201d)",
+    "context_copy": "Copies the context", "empty": "Empty output",
+}
+CONVENTION_NAMES = {"paper": "paper", "coco": "COCO", "diag": "diagnostic"}
+CONVENTION_HELP = {
+    "paper": "the reference work's scorer (NLTK BLEU, METEOR, ROUGE-L, CIDEr), reported as round(mean, 5) \u00d7 100",
+    "coco": "pycocoevalcap (corpus BLEU, METEOR 1.5, ROUGE-L, CIDEr-D), raw values; not comparable with paper",
+    "diag": "alt-text diagnostics: means of per-item values (shares as percentages)",
+}
+# Which quality metric leads a table: the first present.
+HEADLINE_ORDER = ("paper/cider", "coco/cider", "paper/rougeL", "coco/rougeL", "paper/bleu4", "coco/bleu4",
+                  "paper/meteor", "coco/meteor")
+SHARES = {"over_125_chars", "redundant_opening", "context_copy", "empty"}
+DIAG_SHOWN = ("diag/length_chars", "diag/over_125_chars", "diag/empty")
+
+
+def split_key(key: str) -> tuple[str, str]:
+    conv, _, name = key.partition("/")
+    return (conv, name) if name else ("", conv)
+
+
+def metric_name(key: str) -> str:
+    """``paper/cider`` -> ``CIDEr (paper)``; diagnostics keep their plain name."""
+    conv, name = split_key(key)
+    pretty = METRIC_NAMES.get(name, name)
+    if conv in ("diag", ""):
+        return pretty
+    return f"{pretty} ({CONVENTION_NAMES.get(conv, conv)})"
+
+
+def is_quality(key: str) -> bool:
+    return split_key(key)[0] not in ("diag", "")
+
+
+def is_share(key: str) -> bool:
+    conv, name = split_key(key)
+    return conv == "diag" and name in SHARES
+
+
+def metric_order(keys: list[str]) -> list[str]:
+    """Quality metrics (headline order first, then by name), then diagnostics."""
+    rank = {k: i for i, k in enumerate(HEADLINE_ORDER)}
+    quality = sorted((k for k in keys if is_quality(k)), key=lambda k: (rank.get(k, len(rank)), k))
+    diag_rank = {k: i for i, k in enumerate(DIAG_SHOWN)}
+    diag = sorted((k for k in keys if not is_quality(k)), key=lambda k: (diag_rank.get(k, len(diag_rank)), k))
+    return quality + diag
+
+
+def headline(keys: list[str]) -> str | None:
+    ordered = [k for k in metric_order(keys) if is_quality(k)]
+    return ordered[0] if ordered else None
+
+
+def finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt(key: str, value: object) -> str:
+    """A metric value as shown: shares as percentages, lengths with one decimal, scores with 2 or 4."""
+    if not finite(value):
+        return "\u2013"
+    v = float(value)  # type: ignore[arg-type]
+    if is_share(key):
+        return f"{v * 100:.1f}%"
+    if split_key(key)[1].startswith("length"):
+        return f"{v:.1f}"
+    return f"{v:.2f}" if abs(v) >= 10 else f"{v:.4f}" if abs(v) < 1 else f"{v:.3f}"
+
+
+def fmt_ci(key: str, ci: object) -> str:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or not all(finite(c) for c in ci):
+        return "\u2013"
+    return f"{fmt(key, ci[0])} to {fmt(key, ci[1])}"
+
+
+def fmt_item(key: str, raw: object, scale: float) -> str:
+    """A per-item score (raw scale in scores.jsonl) in the metric's reported scale."""
+    if not finite(raw):
+        return "\u2013"
+    _, name = split_key(key)
+    if is_share(key):
+        return "yes" if float(raw) else "no"  # type: ignore[arg-type]
+    if name.startswith("length"):
+        return f"{float(raw):.0f}"  # type: ignore[arg-type]
+    return fmt(key, float(raw) * scale)  # type: ignore[arg-type]
+
+
+def fmt_p(p: object) -> str:
+    if not finite(p):
+        return "\u2013"
+    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"  # type: ignore[arg-type]

@@ -1,0 +1,49 @@
+(function () {
+  "use strict";
+  // Sortable tables: each sortable column header holds a <button class="sort">; the header cell carries
+  // aria-sort while its column orders the rows. Blank or non-numeric cells of a numeric column stay last.
+  var collator = new Intl.Collator(undefined, {numeric: true, sensitivity: "base"});
+  function key(row, col) {
+    var cell = row.cells[col];
+    if (!cell) { return ""; }
+    var v = cell.getAttribute("data-sort");
+    return v === null ? cell.textContent.trim() : v;
+  }
+  function sortBy(table, th, col, dir) {
+    var numeric = th.getAttribute("data-type") === "number";
+    var body = table.tBodies[0];
+    var entries = Array.prototype.map.call(body.rows, function (row, i) {
+      var k = key(row, col);
+      var n = numeric ? parseFloat(k) : NaN;
+      return {row: row, i: i, k: k, n: n, blank: k === "" || (numeric && isNaN(n))};
+    });
+    var sign = dir === "ascending" ? 1 : -1;
+    entries.sort(function (a, b) {
+      if (a.blank !== b.blank) { return a.blank ? 1 : -1; }
+      var c = a.blank ? 0 : (numeric ? a.n - b.n : collator.compare(a.k, b.k));
+      return c !== 0 ? sign * c : a.i - b.i;
+    });
+    entries.forEach(function (e) { body.appendChild(e.row); });
+    Array.prototype.forEach.call(th.parentNode.cells, function (other) {
+      if (other !== th) { other.removeAttribute("aria-sort"); }
+    });
+    th.setAttribute("aria-sort", dir);
+    var status = document.getElementById(table.id + "-status");
+    if (status) {
+      status.textContent = "Table sorted by " + th.querySelector("button.sort").textContent.trim() + ", " + dir + ".";
+    }
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    var head = table.tHead && table.tHead.rows[0];
+    if (!head) { return; }
+    Array.prototype.forEach.call(head.cells, function (th, col) {
+      var button = th.querySelector("button.sort");
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        var now = th.getAttribute("aria-sort");
+        var dir = now === "ascending" ? "descending" : now === "descending" ? "ascending" : "ascending";
+        sortBy(table, th, col, dir);
+      });
+    });
+  });
+})();

