@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from altbench.data.items import Item
@@ -38,8 +39,9 @@ class Adapter(ABC):
 
     uses_images: bool = True
 
-    def prepare(self, split_name: str) -> None:  # noqa: B027 - optional hook
-        """Called once before generation with the evaluated split's name (e.g. to pick a train split)."""
+    def prepare(self, split_name: str, data_root: Path | None = None) -> None:  # noqa: B027 - optional hook
+        """Called once before generation with the evaluated split's name and the run's ``--data-root``
+        (e.g. to find the matching train split)."""
 
     @abstractmethod
     def generate(self, items: Sequence[Item], images: Sequence[Any] | None) -> list[Generation]:

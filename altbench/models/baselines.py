@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,9 +105,7 @@ class Retrieval(Adapter):
         self._index: TfidfIndex | None = None
         self._answers: list[str] = []
 
-    def prepare(self, split_name: str) -> None:
-        from pathlib import Path
-
+    def prepare(self, split_name: str, data_root: Path | None = None) -> None:
         from altbench.data.splits import load_split
 
         if self.train is None:
@@ -114,7 +113,8 @@ class Retrieval(Adapter):
             if self.train is None:
                 raise AltbenchError(
                     f"retrieval: no train split is known for {split_name!r}; pass --model-arg train=SPLIT_OR_FILE")
-        train = load_split(self.train, Path(self.data_root) if self.data_root else None)
+        # an explicit data_root argument wins over the run's --data-root
+        train = load_split(self.train, Path(self.data_root) if self.data_root else data_root)
         self._index = TfidfIndex([item.context for item in train.items])
         self._answers = [item.chosen for item in train.items]
         self._train_hash = train.sha256()

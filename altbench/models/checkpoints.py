@@ -61,8 +61,8 @@ class PaperCheckpoint(Adapter):
         self._inner = cls(path=str(self.folder), prompt="paper", **generation)
         self.uses_images = self._inner.uses_images
 
-    def prepare(self, split_name: str) -> None:
-        self._inner.prepare(split_name)
+    def prepare(self, split_name: str, data_root: Path | None = None) -> None:
+        self._inner.prepare(split_name, data_root)
 
     def generate(self, items: Sequence[Item], images: Sequence[Any] | None) -> list[Generation]:
         return self._inner.generate(items, images)

@@ -81,7 +81,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
     shard = Shard.from_env()
     entry, adapter = REGISTRY.create(config.model, config.model_args)
-    adapter.prepare(split.name)
+    adapter.prepare(split.name, config.data_root)
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
