@@ -241,6 +241,43 @@ def test_fast_tokenizer_equals_nltk(sample_root):
     assert mismatches == []
 
 
+def test_fast_sentence_splitting_equals_nltk():
+    """Safe (stdlib-regex) texts full of candidate boundaries, abbreviations, quotes and brackets."""
+    import nltk
+
+    from altbench.metrics.paper_tokenize import _is_safe, word_tokenize
+
+    rng = random.Random(5)
+    parts = ["Dr.", "Mr.", "U.S.", "e.g.", "etc.", "The", "the", "cat", "sat", ".", ". ", "!", "? ", "...",
+             '."', ".)", ".'", "--", " -- ", "\n", "\n\n", "  ", "(", ")", '"', "'", "It", "3.5", "No.",
+             "Jan.", "a.m.", "“", "”", "’", "é", " "]  # fmt: skip
+    texts = [
+        "".join(rng.choice(parts) + rng.choice(["", " "]) for _ in range(rng.randint(1, 25)))
+        for _ in range(2000)
+    ]
+    assert all(_is_safe(t) for t in texts)
+    assert [t for t in texts if word_tokenize(t) != nltk.word_tokenize(t)] == []
+
+
+def test_fast_path_for_plain_sentences_equals_nltk():
+    """Plain "word word, word." sentences take a shortcut; contractions (cannot, gonna...) must not."""
+    import nltk
+
+    from altbench.metrics.paper_tokenize import _SIMPLE, word_tokenize
+
+    rng = random.Random(7)
+    words = ["a", "A", "dog", "cannot", "Cannot", "gonna", "gotta", "gimme", "lemme", "wanna", "wan", "na",
+             "t-shirt", "close-up", "x-", "-y", "2020", "3", "B", "I", "can", "not", "Dr", "etc"]  # fmt: skip
+    texts = []
+    for _ in range(3000):
+        n = rng.randint(1, 12)
+        seps = [rng.choice([" ", " ", " ", ", ", ",", "  ", "-"]) for _ in range(n - 1)] + [""]
+        text = "".join(rng.choice(words) + sep for sep in seps)
+        texts.append(text + rng.choice(["", ".", ".", ". ", "!", ",", " ."]))
+    assert sum(bool(_SIMPLE.fullmatch(t)) for t in texts) > 200
+    assert [t for t in texts if word_tokenize(t) != nltk.word_tokenize(t)] == []
+
+
 def test_offline_nltk_data_matches_nltk_expectations(nltk_data):
     import nltk
     from nltk.corpus import wordnet as wn

@@ -9,7 +9,10 @@ download fails) by building them from local packages:
   ``nltk.tokenize.punkt.load_punkt_params`` reads (abbrev_types.txt, collocations.tab,
   sent_starters.txt, ortho_context.tab; one entry a line, tab-separated fields, no trailing newline);
 * WordNet from Debian's ``wordnet-base`` + ``wordnet-sense-index`` (``/usr/share/wordnet``): the
-  Princeton WordNet 3.0 database files, plus the ``lexnames`` file that Debian does not ship.
+  Princeton WordNet 3.0 database files, plus the ``lexnames`` file that Debian does not ship. Debian
+  rebuilds the database from the lexicographer files with one fix (the hypernym loop of inhibit.v.04 /
+  restrain.v.01 is cut), so that one hyponym query differs from nltk's download; lemma, synset and sense
+  counts are WordNet 3.0's, and synonym look-ups (all METEOR uses) are the same.
 
 :func:`ensure_nltk_data` is what scorers call: it makes the default directory visible to NLTK and raises
 :class:`~altbench.errors.MissingResourceError` when either resource is still missing.

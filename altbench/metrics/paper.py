@@ -2,15 +2,17 @@
 
 Produces the same numbers as :mod:`altbench.metrics.paper_reference` (the per-item loop over nltk,
 rouge and a transcribed pycocoevalcap CIDEr-D; tested equal to 1e-9 per item and on reported values),
-an order of magnitude faster: each distinct string is tokenized once (``paper_tokenize``), BLEU counts
-n-grams once for the three weightings (``paper_bleu``), METEOR memoises stems and WordNet synonyms
-(``paper_meteor``), ROUGE-L and the edit distance are bit-parallel (``paper_rouge``,
-``paper_editdist``), CIDEr-D fixes document frequencies and reference vectors up front (``paper_cider``);
-``workers > 1`` spreads items over processes.
+about ten times faster: each distinct string is tokenized once, by an exact faster transcription of
+``nltk.word_tokenize`` (``paper_tokenize``); BLEU and CIDEr-D count the n-grams of all items at once with
+numpy (``paper_ngrams``) and replay the libraries' float arithmetic in the same order (``paper_bleu``,
+``paper_cider``); METEOR memoises stems and WordNet synonyms (``paper_meteor``); ROUGE-L and the edit
+distance are bit-parallel (``paper_rouge``, ``paper_editdist``). ``workers > 1`` spreads the per-item
+metrics over processes (fork).
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -181,10 +183,16 @@ def score_paper(
         raise DataError("df_references must hold at least one reference per document")
     ensure_nltk_data()
     responses = [strip_response(p) for p in predictions]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        per_item = _score_parallel(references, responses, workers)
-    per_item["cider"] = cider_d(references, responses, df_refs).tolist()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples and no cycles: the cyclic collector only costs time
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            per_item = _score_parallel(references, responses, workers)
+        per_item["cider"] = cider_d(references, responses, df_refs).tolist()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     sigs = _signatures(len(df_refs))
     out = {}
     for name in METRICS:

@@ -2,11 +2,12 @@
 
 Documents are laid out in *blocks*: an item's references followed by its hypothesis (and, for CIDEr-D,
 extra blocks of document-frequency references). Words get integer ids (one Python dict pass). For each
-order k, the n-gram starting at a position is the (k-1)-gram id there paired with the next word id; one
-stable sort by (that pair, document) numbers the distinct n-grams and groups equal n-grams of a
-document ("groups": one per (n-gram, document), with its count). Sorted that way, the groups of one
-n-gram in one block are adjacent, references before the hypothesis, so joining a hypothesis with its own
-references needs no look-up.
+order k, the n-gram starting at a position is the (k-1)-gram id there paired with the next word id (a key
+below #positions x #words, so any length stays in int64); one stable sort of that key (ties stay in
+position, hence document, order) numbers the distinct n-grams and groups equal n-grams of a document
+("groups": one per (n-gram, document), with its count). Sorted that way, the groups of one n-gram in one
+block are adjacent, references before the hypothesis, so joining a hypothesis with its own references
+needs no look-up.
 
 ``OrderTable.row_group`` lists the groups in *insertion order*: by document, then first occurrence -- the
 order in which a Counter/defaultdict counting left to right holds them, which fixes the order of
@@ -26,7 +27,7 @@ class OrderTable:
     """Groups of one n-gram order, sorted by (n-gram, document): ``gram``, ``doc``, ``count``, ``block``.
 
     ``run`` numbers the runs of groups with the same (n-gram, block); ``row_group`` is the insertion order
-    (see module docstring) and ``doc_start[d]:doc_start[d+1]`` its slice for document d.
+    (see module docstring).
     """
 
     gram: np.ndarray
@@ -35,7 +36,6 @@ class OrderTable:
     block: np.ndarray
     run: np.ndarray
     row_group: np.ndarray
-    doc_start: np.ndarray
     n_grams: int
 
 
@@ -47,7 +47,6 @@ def ngram_tables(docs: Sequence[Sequence[str]], doc_block: np.ndarray, max_n: in
     lengths = np.array(list(map(len, docs)), dtype=np.int64)
     doc_block = np.asarray(doc_block, dtype=np.int64)
     n_docs = len(docs)
-    nd = max(n_docs, 1)
     v = max(len(vocab), 1)
     doc_all = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     remaining = lengths[doc_all] - (np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths))
@@ -60,10 +59,7 @@ def ngram_tables(docs: Sequence[Sequence[str]], doc_block: np.ndarray, max_n: in
         at, gram = at[keep], gram[keep]
         combined = gram if k == 1 else gram * v + ids[at + k - 1]  # same word sequence <=> same value
         doc = doc_all[at]
-        if n_prev * v * nd < 2**62:
-            order = np.argsort(combined * nd + doc, kind="stable")
-        else:  # pragma: no cover - very large corpora
-            order = np.lexsort((doc, combined))
+        order = np.argsort(combined, kind="stable")  # ties keep position order, i.e. document order
         sc, sd = combined[order], doc[order]
         new_gram = np.r_[True, sc[1:] != sc[:-1]] if len(sc) else np.zeros(0, dtype=bool)
         gram_sorted = np.cumsum(new_gram) - 1
@@ -84,7 +80,6 @@ def ngram_tables(docs: Sequence[Sequence[str]], doc_block: np.ndarray, max_n: in
             if len(g_doc)
             else new_gram
         )
-        per_doc = np.bincount(g_doc, minlength=n_docs)
         tables.append(
             OrderTable(
                 gram=g_gram,
@@ -93,7 +88,6 @@ def ngram_tables(docs: Sequence[Sequence[str]], doc_block: np.ndarray, max_n: in
                 block=g_block,
                 run=np.cumsum(new_run) - 1,
                 row_group=row_group,
-                doc_start=np.r_[0, np.cumsum(per_doc)],
                 n_grams=n_prev,
             )
         )

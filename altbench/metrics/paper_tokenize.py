@@ -23,6 +23,7 @@ adversarial set and a random fuzz corpus.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from functools import cache, lru_cache, partial
 
@@ -165,15 +166,26 @@ def _plan(present: frozenset[str]) -> tuple:
     )
 
 
+# The commonest alt-text sentence: ASCII words (inner single hyphens allowed) separated by " " or ", ",
+# optionally ending in ".". Of the pipeline only three rules touch it -- ", " -> " , ", the final period
+# split off, white space collapsed -- plus the contraction rules, which the guard rules out.
+_WORD = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
+_SIMPLE = re.compile(rf"{_WORD}(?:,? {_WORD})*\.?")
+
+
 def _treebank(text: str) -> list[str]:
     """NLTKWordTokenizer().tokenize(text) for a safe text (convert_parentheses=False)."""
     _, contractions, guard = _COMPILED
+    lower = text.lower()
+    if _SIMPLE.fullmatch(text) and guard is not None and not guard(lower):
+        if text.endswith("."):
+            return [*text[:-1].replace(", ", " , ").split(" "), "."]
+        return text.replace(", ", " , ").split(" ")
     present = _TRIGGER_CHARS.intersection(text)
     if '"' in present:  # rewritten to `` or ''
         present |= {"`", "'"}
     elif "'" in present:  # '' can become ``
         present |= {"`"}
-    lower = text.lower()
     for step in _plan(present):
         if step is None:
             text = " " + text + " "
@@ -185,18 +197,24 @@ def _treebank(text: str) -> list[str]:
     return text.split()
 
 
+def _stdlib(pattern):
+    """``pattern`` (an nltk regex) compiled with the stdlib ``re``: equal on safe texts; None if it fails."""
+    try:
+        flags = pattern.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE)
+        return re.compile(pattern.pattern, flags)
+    except (re.error, AttributeError, TypeError):
+        return None
+
+
 @lru_cache(maxsize=1)
 def _punkt():
+    """(tokenizer, its period-context regex, the same two regexes in stdlib re or None)."""
     from nltk.tokenize import _get_punkt_tokenizer
 
     tok = _get_punkt_tokenizer("english")
     period_context = tok._lang_vars.period_context_re()
-    try:  # the same pattern in stdlib re: equivalent on safe texts (only \s / \S and literals), faster
-        flags = period_context.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE)
-        stdlib = re.compile(period_context.pattern, flags).search
-    except (re.error, AttributeError, TypeError):
-        stdlib = period_context.search
-    return tok, period_context.search, stdlib
+    fast = (_stdlib(period_context), _stdlib(tok._lang_vars.re_boundary_realignment))
+    return tok, period_context, fast if None not in fast else None
 
 
 @lru_cache(maxsize=1 << 16)
@@ -205,19 +223,72 @@ def _contains_sentbreak(context: str) -> bool:
     return _punkt()[0].text_contains_sentbreak(context)
 
 
+def _last_whitespace_index(text: str) -> int:
+    """PunktSentenceTokenizer._get_last_whitespace_index: last index of string.whitespace, else 0."""
+    return max(max(map(text.rfind, string.whitespace)), 0)
+
+
+def _end_contexts(text: str, finditer):
+    """PunktSentenceTokenizer._match_potential_end_contexts, transcribed, with a given finditer."""
+    previous_slice, previous_match = slice(0, 0), None
+    for match in finditer(text):
+        before_text = text[previous_slice.stop : match.start()]
+        index_after_last_space = _last_whitespace_index(before_text)
+        if index_after_last_space:
+            index_after_last_space += previous_slice.stop + 1
+        else:
+            index_after_last_space = previous_slice.start
+        prev_word_slice = slice(index_after_last_space, match.start())
+        if previous_match and previous_slice.stop <= prev_word_slice.start:
+            yield (
+                previous_match,
+                text[previous_slice] + previous_match.group() + previous_match.group("after_tok"),
+            )
+        previous_match, previous_slice = match, prev_word_slice
+    if previous_match:
+        yield (
+            previous_match,
+            text[previous_slice] + previous_match.group() + previous_match.group("after_tok"),
+        )
+
+
+def _realign(text: str, slices: list[slice], match):
+    """PunktSentenceTokenizer._realign_boundaries, transcribed, with a given boundary-realignment match."""
+    realign = 0
+    for k, sentence1 in enumerate(slices):
+        sentence1 = slice(sentence1.start + realign, sentence1.stop)
+        if k + 1 == len(slices):
+            if text[sentence1]:
+                yield sentence1
+            continue
+        sentence2 = slices[k + 1]
+        m = match(text[sentence2])
+        if m:
+            yield slice(sentence1.start, sentence2.start + len(m.group(0).rstrip()))
+            realign = m.end()
+        else:
+            realign = 0
+            if text[sentence1]:
+                yield sentence1
+
+
 def _sentences(text: str, safe: bool = False) -> list[str]:
-    """``nltk.sent_tokenize(text)``: PunktSentenceTokenizer.span_tokenize transcribed, decisions cached."""
-    tok, search, stdlib_search = _punkt()
-    if (stdlib_search if safe else search)(text) is None:
+    """``nltk.sent_tokenize(text)``: ``PunktSentenceTokenizer.span_tokenize`` replayed, decisions cached;
+    on a safe text with stdlib regexes and transcribed helpers, otherwise with the tokenizer's own."""
+    tok, period_context, fast = _punkt()
+    stdlib = fast is not None and safe
+    if (fast[0].search if stdlib else period_context.search)(text) is None:
         end = len(text.rstrip())
         return [text[:end]] if end else []
+    contexts = _end_contexts(text, fast[0].finditer) if stdlib else tok._match_potential_end_contexts(text)
     slices, last_break = [], 0
-    for match, context in tok._match_potential_end_contexts(text):
+    for m, context in contexts:
         if _contains_sentbreak(context):
-            slices.append(slice(last_break, match.end()))
-            last_break = match.start("next_tok") if match.group("next_tok") else match.end()
+            slices.append(slice(last_break, m.end()))
+            last_break = m.start("next_tok") if m.group("next_tok") else m.end()
     slices.append(slice(last_break, len(text.rstrip())))
-    return [text[sl] for sl in tok._realign_boundaries(text, slices)]
+    realigned = _realign(text, slices, fast[1].match) if stdlib else tok._realign_boundaries(text, slices)
+    return [text[sl] for sl in realigned]
 
 
 def word_tokenize(text: str) -> list[str]:
