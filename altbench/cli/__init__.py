@@ -30,6 +30,8 @@ COMMANDS = {
     "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
     "export": ("altbench.cli.export_cmd:export_group",
                "Export altbench tasks for other harnesses (lmms-eval task YAML + utils)."),
+    "train-baseline": ("altbench.cli.train_cmd:train_command",
+                       "Train an SFT, DPO or MCM-DPO baseline with TRL (paper or CPU demo recipes)."),
 }
 
 

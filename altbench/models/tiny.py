@@ -1,8 +1,8 @@
 """Tiny, randomly initialised vision-language models built offline through the real transformers classes.
 
 Nothing can be downloaded from a model hub in CI, so every transformers adapter is tested on these: the
-same ``from_pretrained`` code path as a 7B checkpoint, on a model of about a million parameters that builds
-in a fraction of a second. The training recipes reuse :func:`build_tiny_llava` as their embedded default
+same ``from_pretrained`` code path as a 7B checkpoint, on a model of about half a million parameters that
+builds in a fraction of a second. The training recipes reuse :func:`build_tiny_llava` as their embedded default
 model.
 
 Each builder is deterministic for a given ``seed`` (same bytes on disk), writes ``model + processor`` with
@@ -20,7 +20,6 @@ torch and transformers are imported inside the functions only.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -122,22 +121,30 @@ def train_tokenizer(specials: tuple[str, ...] = SPECIALS, vocab_size: int = VOCA
     return PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)
 
 
-def _seeded(seed: int):
+def _init(model_cls: Any, config: Any, seed: int) -> Any:
+    """``model_cls(config)`` with weights drawn from ``seed``, leaving the caller's RNG state alone."""
     import torch
 
-    torch.manual_seed(seed)
-    return torch
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return model_cls(config).eval()
 
 
-def _save(model: Any, processor: Any, path: str | Path, card: dict | None = None) -> Path:
+def _vicuna_tokenizer():
+    return train_tokenizer(
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+
+
+def _save(model: Any, processor: Any, path: str | Path) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     processor.save_pretrained(path)
-    if card:
-        (path / "altbench.json").write_text(
-            json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
     return path
 
 
@@ -175,18 +182,11 @@ def _clip_vision_config(image_size: int = IMAGE_SIZE):
 
 
 def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
-    """A ~0.8 M-parameter LLaVA-1.5-style model + ``LlavaProcessor`` saved to ``path``."""
-    torch = _seeded(seed)
+    """A ~0.57 M-parameter LLaVA-1.5-style model + ``LlavaProcessor`` saved to ``path``."""
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
 
-    tokenizer = train_tokenizer(
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        extra_special_tokens={"image_token": "<image>"},
-    )
+    tokenizer = _vicuna_tokenizer()
     config = LlavaConfig(
         vision_config=_clip_vision_config(image_size),
         text_config=_llama_config(len(tokenizer)),
@@ -194,9 +194,7 @@ def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SI
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = LlavaForConditionalGeneration(config).eval()
+    model = _init(LlavaForConditionalGeneration, config, seed)
     image_processor = LlavaImageProcessorPil(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     )
@@ -213,19 +211,12 @@ def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SI
 
 def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
     """A tiny LLaVA-NeXT (LLaVA-1.6 architecture: tiles up to 2x2 of ``image_size``) saved to ``path``."""
-    torch = _seeded(seed)
     from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
     from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
 
     s = image_size
     pinpoints = [[s, 2 * s], [2 * s, s], [2 * s, 2 * s]]
-    tokenizer = train_tokenizer(
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        extra_special_tokens={"image_token": "<image>"},
-    )
+    tokenizer = _vicuna_tokenizer()
     config = LlavaNextConfig(
         vision_config=_clip_vision_config(s),
         text_config=_llama_config(len(tokenizer)),
@@ -234,9 +225,7 @@ def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMA
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = LlavaNextForConditionalGeneration(config).eval()
+    model = _init(LlavaNextForConditionalGeneration, config, seed)
     image_processor = LlavaNextImageProcessorPil(
         size={"shortest_edge": s}, crop_size={"height": s, "width": s}, image_grid_pinpoints=pinpoints
     )
@@ -264,7 +253,6 @@ QWEN_SPECIALS = (
 
 def build_tiny_qwen2_vl(path: str | Path, seed: int = 0, version: str = "2") -> Path:
     """A tiny Qwen2-VL (``version="2"``) or Qwen2.5-VL (``"2.5"``) with its processor, saved to ``path``."""
-    torch = _seeded(seed)
     from transformers import Qwen2VLProcessor
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
@@ -325,9 +313,7 @@ def build_tiny_qwen2_vl(path: str | Path, seed: int = 0, version: str = "2") -> 
         model_cls = Qwen2_5_VLForConditionalGeneration
     else:
         raise ValueError(f"version must be '2' or '2.5', got {version!r}")
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = model_cls(config).eval()
+    model = _init(model_cls, config, seed)
     image_processor = Qwen2VLImageProcessorPil(
         patch_size=PATCH,
         merge_size=2,
@@ -369,7 +355,6 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
 
     SmolVLM checkpoints use the same model code; their processor also needs the ``num2words`` package.
     """
-    torch = _seeded(seed)
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
 
@@ -403,9 +388,7 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
         image_token_id=ids["<image>"],
         pad_token_id=ids["<pad>"],
     )
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = Idefics3ForConditionalGeneration(config).eval()
+    model = _init(Idefics3ForConditionalGeneration, config, seed)
     image_processor = Idefics3ImageProcessorPil(
         size={"longest_edge": 2 * IMAGE_SIZE},
         max_image_size={"longest_edge": IMAGE_SIZE},
