@@ -87,12 +87,12 @@ def test_failed_items_are_counted_then_retried(tmp_path, monkeypatch, test_model
 def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path):
     out = tmp_path / "killed"
     script = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(TESTS)!r})\n"
         "from altbench.models.registry import REGISTRY, ModelEntry\n"
         "from altbench.run.runner import RunConfig, run\n"
         "REGISTRY.add(ModelEntry('slow-echo', 'adapters_for_tests:SlowEcho'))\n"
-        "run(RunConfig(model='slow-echo', split='demo', out=__import__('pathlib').Path(%r), batch_size=2))\n"
-    ) % (str(TESTS), str(out))
+        f"run(RunConfig(model='slow-echo', split='demo', out=__import__('pathlib').Path({str(out)!r}), batch_size=2))\n"
+    )
     env = {**os.environ, "ALTBENCH_TEST_DELAY": "0.05"}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     preds = out / "predictions.jsonl"

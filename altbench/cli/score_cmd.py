@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
-    convention_option, data_root_option, images_option, metric_arg_option, metrics_config_option, metrics_option,
-    model_metric_settings, print_results, resamples_option,
+    convention_option,
+    data_root_option,
+    images_option,
+    metric_arg_option,
+    metrics_config_option,
+    metrics_option,
+    model_metric_settings,
+    print_results,
+    resamples_option,
 )
 
 

@@ -60,7 +60,7 @@ def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; OSError mapped here
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     with fh:

@@ -39,7 +39,7 @@ class Adapter(ABC):
 
     uses_images: bool = True
 
-    def prepare(self, split_name: str, data_root: Path | None = None) -> None:  # noqa: B027 - optional hook
+    def prepare(self, split_name: str, data_root: Path | None = None) -> None:
         """Called once before generation with the evaluated split's name and the run's ``--data-root``
         (e.g. to find the matching train split)."""
 

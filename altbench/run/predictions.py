@@ -76,7 +76,7 @@ def read(path: Path) -> dict[str, PredictionRecord]:
     """Latest record per id from an altbench predictions file or the reference work's output file."""
     records: dict[str, PredictionRecord] = {}
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; OSError mapped here
     except OSError as exc:
         raise DataError(f"{path}: cannot read predictions ({exc.strerror})") from None
     with fh:

@@ -9,7 +9,7 @@ from typing import Any
 
 from altbench.data.splits import load_split
 from altbench.run import predictions as pred_store
-from altbench.run.results import build_results, utc_now, write_json_atomic, write_jsonl_atomic
+from altbench.run.results import build_results, utc_now, write_run_outputs
 from altbench.run.runner import split_info
 from altbench.run.scoring import check_model_metrics, score_split
 
@@ -47,10 +47,8 @@ def score_file(config: ScoreConfig) -> tuple[Path, dict[str, Any]]:
         scored, run_id=run_meta.get("run_id", config.predictions.stem), model=model,
         split=split_info(split, evaluated, None), convention=config.convention, seed=config.seed,
         resamples=config.resamples, started=started)
-    scored.annotate(results)
     out = config.out or config.predictions.parent / f"{config.predictions.stem}.scores"
-    write_jsonl_atomic(out / "scores.jsonl", scored.per_item_rows())
-    write_json_atomic(out / "results.json", results)
+    write_run_outputs(out, scored, results)
     return out, results
 
 

@@ -39,7 +39,8 @@ def git_commit() -> str | None:
     """Commit of the altbench source tree, when it is a git checkout."""
     here = Path(__file__).resolve().parent
     try:
-        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -61,11 +62,11 @@ def build_results(
     for key, m in scored.metrics.items():
         lo, hi = scored.ci95.get(key, (math.nan, math.nan))
         metrics[key] = {
-            "value": _num(m.value), "ci95": [_num(lo), _num(hi)], "n": len(m.per_item),
+            "value": _num(m.value), "ci95": [_num(lo), _num(hi)], "n": m.n_scored,
             "higher_is_better": m.higher_is_better, "scale": m.scale, "aggregator": m.aggregator,
             "signature": f"{m.signature}|{ci_sig}",
         }
-    return {
+    results = {
         "schema": SCHEMA,
         "run_id": run_id,
         "model": model,
@@ -83,6 +84,16 @@ def build_results(
         "git_commit": git_commit(),
         "timestamps": {"started": started, "finished": utc_now()},
     }
+    if scored.metric_models:  # model-based metrics: who scored, and the items each could not score
+        results["metric_failures"] = scored.metric_failures
+        results["metric_models"] = scored.metric_models
+    return results
+
+
+def write_run_outputs(out_dir: Path, scored: ScoredRun, results: dict[str, Any]) -> None:
+    """The per-item scores and the results file of a scored run, each written atomically."""
+    write_jsonl_atomic(out_dir / "scores.jsonl", scored.per_item_rows())
+    write_json_atomic(out_dir / "results.json", results)
 
 
 def _num(x: float) -> float | None:

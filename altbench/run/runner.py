@@ -25,7 +25,7 @@ from altbench.errors import AltbenchError
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY
 from altbench.run import predictions as pred_store
-from altbench.run.results import build_results, utc_now, write_json_atomic, write_jsonl_atomic
+from altbench.run.results import build_results, utc_now, write_json_atomic, write_run_outputs
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         scored, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp},
         split=split_info(split, items, config.limit), convention=config.convention, seed=config.seed,
         resamples=config.resamples, started=started)
-    scored.annotate(results)
-    write_jsonl_atomic(run_dir / "scores.jsonl", scored.per_item_rows())
-    write_json_atomic(run_dir / "results.json", results)
+    write_run_outputs(run_dir, scored, results)
     shard.barrier()
     return RunOutcome(run_dir, results, generated=len(mine), resumed=resumed)
 

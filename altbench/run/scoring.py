@@ -42,16 +42,6 @@ class ScoredRun:
     metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)  # model metrics: reason -> count
     metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model metrics: the scoring model
 
-    def annotate(self, results: dict[str, Any]) -> dict[str, Any]:
-        """Model-metric fields of a results dict: ``n`` = items a metric scored, failures, scoring models."""
-        for key, m in self.metrics.items():
-            if m.aggregator == "mean_defined" and key in results["metrics"]:
-                results["metrics"][key]["n"] = m.n_scored
-        if self.metric_models:
-            results["metric_failures"] = self.metric_failures
-            results["metric_models"] = self.metric_models
-        return results
-
     def per_item_rows(self) -> list[dict]:
         rows = []
         for i, item_id in enumerate(self.scored_ids):
