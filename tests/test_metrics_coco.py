@@ -89,8 +89,8 @@ def samples(sample_root) -> dict[str, tuple[list[list[str]], list[str]]]:
     return out
 
 
-LONG = " ".join(random.Random(3).choice(["a", "dog", "runs", "on", "the", "beach", "near", "red", "boats", "."])
-                for _ in range(2000))
+_WORDS = ["a", "dog", "runs", "on", "the", "beach", "near", "red", "boats", "."]
+LONG = " ".join(random.Random(3).choice(_WORDS) for _ in range(2000))
 ADVERSARIAL: list[tuple[list[str], str]] = [
     (["A dog runs on the beach."], ""),
     (["A dog runs on the beach."], "... !!! ??? ,,, ;; -- : ' \" ` ( ) { }"),
@@ -109,7 +109,8 @@ ADVERSARIAL: list[tuple[list[str], str]] = [
     (["<b>Bold</b> text &amp; a link www.example.com"], "bold text & a link www.example.com"),
     (["It's the U.S. flag, isn't it?"], "It is the US flag, is not it?"),
     (["A sign that reads No."], "No. 3 cats sit on a mat"),  # the PTB lexer looks at the next line
-    (["A man and a woman.", "Two people on a bench.", "A couple sitting outside."], "Two people sit on a bench."),
+    (["A man and a woman.", "Two people on a bench.", "A couple sitting outside."],
+     "Two people sit on a bench."),
     (["The letter a.", "A big letter A."], "The letter A."),
     (["A dog runs on the beach."], "A dog runs on the beach."),
     ([""], "A dog on the beach."),
@@ -241,7 +242,8 @@ def test_bleu_aggregators_reproduce_corpus_values(samples, adversarial):
         for k in range(1, 5):
             m = result[f"bleu{k}"]
             assert m.aggregator == f"coco_bleu{k}" and m.stats.shape == (len(m.per_item), 10)
-            assert float(m.aggregate(m.stats.sum(0), len(m.per_item))) == pytest.approx(m.value, rel=0, abs=1e-12)
+            corpus = float(m.aggregate(m.stats.sum(0), len(m.per_item)))
+            assert corpus == pytest.approx(m.value, rel=0, abs=1e-12)
 
 
 @java
@@ -339,9 +341,49 @@ def test_meteor_falls_back_to_the_jar_when_pow_is_ambiguous(samples, monkeypatch
 @java
 @needs_java
 def test_lone_surrogate_does_not_crash():
-    # pycocoevalcap's tokenizer raises UnicodeEncodeError; here it becomes "?", which is dropped as punctuation
+    # pycocoevalcap's tokenizer raises UnicodeEncodeError; here it is "?", which is dropped as punctuation
     out = score_coco([["a dog on a beach"]], ["a \ud83d dog on a beach"], metrics=["bleu4", "rougeL"])
     assert out["bleu4"].per_item[0] == pytest.approx(1.0)
+
+
+def test_meteor_score_reconstruction_recovers_a_different_pow():
+    # A fake jar whose pow is one ulp above C's for some frag values: the per-row scores must be the fake
+    # jar's to the last bit, from a few probes (and the fallback for what stays ambiguous).
+    rng = np.random.default_rng(5)
+    n = 400
+    printed = np.zeros((n, 23))
+    printed[:, 0] = rng.integers(3, 15, n)
+    printed[:, 1] = rng.integers(3, 15, n)
+    printed[:, 2] = np.minimum(printed[:, 0], rng.integers(0, 5, n))
+    printed[:, 3] = np.minimum(printed[:, 1], rng.integers(0, 5, n))
+    matched = np.minimum(printed[:, 0], printed[:, 1]) * rng.random(n)
+    printed[:, 4] = printed[:, 5] = np.floor(matched)
+    printed[:, 20] = np.minimum(printed[:, 4], rng.integers(1, 5, n))
+    printed[:, 21] = printed[:, 22] = printed[:, 4]
+    stats = coco_meteor.aggregable(printed)
+    lines = [" ".join(f"{v:.1f}" for v in row) for row in printed]
+
+    def fake_pow(frag):
+        p = np.power(frag, coco_meteor.BETA)
+        bump = (np.round(frag * 1000) % 3 == 0)
+        return np.where(bump, np.nextafter(p, np.inf), p)
+
+    def fake_score(rows_stats, chunks_column):
+        fmean, frag = coco_meteor.fmean_and_frag(rows_stats, chunks_column)
+        with np.errstate(invalid="ignore"):
+            return coco_meteor.final_score(fmean, 1.0 - coco_meteor.GAMMA * fake_pow(frag))
+
+    calls = []
+
+    def evaluate(rows):
+        calls.append(len(rows))
+        parsed = np.array([r.split() for r in rows], dtype=float)
+        return fake_score(coco_meteor.aggregable(parsed), 20).tolist()
+
+    scores, corpus = coco_meteor_scores.jar_scores(stats, lines, evaluate)
+    assert np.array_equal(scores, fake_score(stats, 20))
+    assert corpus == float(fake_score(stats.sum(0), 23))
+    assert calls[0] < n  # far fewer rows than an EVAL of every item
 
 
 def test_missing_java_is_a_one_line_error(monkeypatch):
@@ -369,7 +411,8 @@ def test_input_checks():
     with pytest.raises(AltbenchError):
         score_coco([["a dog"]], ["a dog"], metrics=["bleu5"])
     empty = score_coco([], [])
-    assert list(empty) == list(METRICS) and all(np.isnan(m.value) and m.per_item == () for m in empty.values())
+    assert list(empty) == list(METRICS)
+    assert all(np.isnan(m.value) and m.per_item == () for m in empty.values())
 
 
 def test_bit_parallel_lcs_matches_pycocoevalcap():

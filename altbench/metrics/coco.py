@@ -1,21 +1,25 @@
-"""The ``coco`` scoring convention: pycocoevalcap 1.2's numbers (BLEU-1..4, METEOR 1.5, ROUGE-L, CIDEr-D), fast.
+"""The ``coco`` convention: pycocoevalcap 1.2's numbers (BLEU-1..4, METEOR 1.5, ROUGE-L, CIDEr-D), fast.
 
 :func:`score_coco` returns exactly what pycocoevalcap's own pipeline (:mod:`.coco_reference`: PTBTokenizer,
 ``Bleu(4)``, ``Meteor()``, ``Rouge()``, ``Cider()``) returns on the same items, in pycocoevalcap's raw scale
 (``scale=1.0``: BLEU/METEOR/ROUGE-L in 0..1, CIDEr-D in 0..10; results and leaderboards multiply for
-display), only several times faster:
+display), only faster:
 
 * one JVM tokenizes references and predictions (``-ioFileList``, one lexer per set, so the tokens are those
   of two separate pycocoevalcap calls; :mod:`.coco_tokenize`);
 * the METEOR JVM is started first, loads its paraphrase table while the tokenizer runs, and gets all
-  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.coco_meteor`); it is kept for later
-  calls (``coco_meteor.shutdown()`` stops it);
+  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.coco_meteor`), then a short
+  ``EVAL`` instead of one over every item (:mod:`.coco_meteor_scores`); it is kept for later calls
+  (``coco_meteor.warm_up()`` starts it ahead, e.g. while a model generates; ``coco_meteor.shutdown()``);
 * while it scores, BLEU (:mod:`.coco_bleu`), ROUGE-L (:mod:`.coco_rouge`) and CIDEr-D (:mod:`.coco_cider`) are
   computed in Python with re-implementations that are bit-identical to pycocoevalcap's (each module says
   why it is re-implemented and how equality is kept).
 
-One deliberate difference: a caption holding ``\\r``, ``\\v``, ``\\f``, U+2028 or U+2029 makes pycocoevalcap
-misalign all following items (its tokenizer ends lines there); here those characters count as spaces.
+Deliberate differences: a caption holding ``\\r``, ``\\v``, ``\\f``, U+2028 or U+2029 makes pycocoevalcap
+misalign all following items (its tokenizer ends lines there); here those characters count as spaces. A lone
+surrogate (crashes pycocoevalcap) becomes ``?``. Both JVMs run with an English locale (what Java picks under
+C/en locales anyway). The METEOR JVM sets the floor: its main thread needs ~5.5 s to load the paraphrase
+table and ~6 s per 20,000 items (plus ~8 CPU-s of JIT and GC threads), the same work pycocoevalcap does.
 
 Per-item sufficient statistics let a bootstrap recompute corpus values exactly: BLEU-k rows
 (``coco_bleu.STAT_COLUMNS``, aggregators ``coco_bleu1``..``coco_bleu4``), METEOR rows
@@ -80,7 +84,9 @@ def score_coco(
     server = coco_meteor.acquire() if "meteor" in names else None  # its JVM loads while we tokenize
 
     df_separate = "cider" in names and df_refs != refs
-    groups = [[r for rs in refs for r in rs], preds] + ([[r for rs in df_refs for r in rs]] if df_separate else [])
+    groups = [[r for rs in refs for r in rs], preds]
+    if df_separate:
+        groups.append([r for rs in df_refs for r in rs])
     job = PTBJob(groups)
     try:
         tokenized = job.result()
@@ -102,7 +108,9 @@ def score_coco(
     if "rougeL" in names:
         out["rougeL"] = _rouge(hyps_tok, refs_tok, common)
     if "cider" in names:
-        df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)] if df_separate else ref_ngrams
+        df_ngrams = ref_ngrams
+        if df_separate:
+            df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)]
         out["cider"] = _cider(hyp_ngrams, ref_ngrams, df_ngrams, common)
     t2 = time.perf_counter()
     if meteor_future is not None:

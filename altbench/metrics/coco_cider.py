@@ -7,11 +7,11 @@ values are bit-identical to it:
 
 * idf weight of an n-gram: ``log(N) - log(max(1, df))`` with numpy's ``log`` (it differs from ``math.log`` in
   the last bit now and then), N = number of reference *sets* (items) the df is taken from;
-* tf-idf ``tf * weight``; squared norm summed in first-occurrence order with ``x ** 2`` (libm ``pow``, which is
-  what numpy's scalar power uses; ``x * x`` differs in rare last bits);
-* clipped similarity ``min(h, r) * r`` summed over the hypothesis n-grams in first-occurrence order, divided by
-  the product of norms when both are non-zero, times ``e ** (-(delta ** 2) / (2 * sigma ** 2))`` where delta is
-  the difference in *bigram* counts (pycocoevalcap's "length" counts 2-grams);
+* tf-idf ``tf * weight``; squared norm summed in first-occurrence order with ``x ** 2`` (libm ``pow``,
+  which is what numpy's scalar power uses; ``x * x`` differs in rare last bits);
+* clipped similarity ``min(h, r) * r`` summed over the hypothesis n-grams in first-occurrence order,
+  divided by the product of norms when both are non-zero, times ``e ** (-(delta ** 2) / (2 * sigma ** 2))``
+  where delta is the difference in *bigram* counts (pycocoevalcap's "length" counts 2-grams);
 * per item: ``np.mean`` of the four order scores, / number of references, * 10; corpus: ``np.mean``.
 
 pycocoevalcap takes df over the references it is given; :func:`document_frequency` takes any reference sets

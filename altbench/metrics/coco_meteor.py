@@ -58,6 +58,7 @@ STAT_COLUMNS = (
     "chunks", "test_word_matches", "ref_word_matches", "aggregated_chunks",
 )
 AGGREGATOR = "coco_meteor"
+JVM_OPTIONS = ("-Xmx2G",)  # pycocoevalcap's
 
 
 def meteor_jar() -> Path:
@@ -70,7 +71,7 @@ def jar_sha8() -> str:
 
 
 def fmean_and_frag(stats: np.ndarray, chunks_column: int = 23) -> tuple[np.ndarray, np.ndarray]:
-    """``MeteorScorer.computeMetrics`` up to ``Math.pow``: (fMean, fragmentation), same IEEE operations and order.
+    """``MeteorScorer.computeMetrics`` up to ``Math.pow``: (fMean, fragmentation), same IEEE operations.
 
     ``chunks_column`` 23 for summed statistics (the jar's aggregate), 20 for one segment's printed row.
     """
@@ -137,14 +138,15 @@ class MeteorResult:
 
 
 class MeteorServer:
-    """One ``java -jar -Xmx2G meteor-1.5.jar - - -stdio -l en -norm`` (pycocoevalcap's command, plus an English
-    locale, see ``coco_tokenize.JAVA_LOCALE``) process; :meth:`submit` is thread-safe."""
+    """One ``java -jar -Xmx2G meteor-1.5.jar - - -stdio -l en -norm`` process (pycocoevalcap's command plus
+    an English locale, see ``coco_tokenize.JAVA_LOCALE``); :meth:`submit` is thread-safe."""
 
     def __init__(self) -> None:
         java = require_java()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept open with the JVM, closed in close()
         self._proc = subprocess.Popen(
-            [java, *JAVA_LOCALE, "-jar", "-Xmx2G", meteor_jar().name, "-", "-", "-stdio", "-l", "en", "-norm"],
+            [java, *JAVA_LOCALE, *JVM_OPTIONS, "-jar", meteor_jar().name,
+             "-", "-", "-stdio", "-l", "en", "-norm"],
             cwd=meteor_jar().parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
         self._lock = threading.Lock()
 

@@ -5,8 +5,9 @@ pycocoevalcap sends every item's statistics back in one ``EVAL`` line; the jar p
 their sum. ``computeMetrics`` is plain IEEE arithmetic (reproduced bit for bit by
 :func:`~altbench.metrics.coco_meteor.fmean_and_frag`, Java >= 17 being strictly IEEE) except one call,
 ``Math.pow(frag, beta)``, which HotSpot computes with its own intrinsic (it differs from C's ``pow`` in the
-last bit for about 1.5 % of items). A segment's score is ``fMean * U`` with ``U = 1 - gamma * pow(frag, beta)``
-and there are few distinct ``frag`` values (a ratio of small integers: ~170 for 20,000 items). So:
+last bit for about 1.5 % of items). A segment's score is ``fMean * U`` with
+``U = 1 - gamma * pow(frag, beta)`` and there are few distinct ``frag`` values (a ratio of small integers:
+about 170 for 20,000 items). So:
 
 1. the corpus score is asked from the jar for one row, the summed statistics (the same doubles as the jar's
    own ``EVAL`` aggregate, hence the same number);

@@ -3,8 +3,8 @@
 pycocoevalcap's ``bleu_scorer.precook`` and ``cider_scorer.precook`` both split on *any* white space
 (``str.split()``: also the U+00A0 the PTB tokenizer leaves inside tokens such as ``3 1/2``, while its ROUGE-L
 splits on ``" "`` only) and count 1..4-grams into one dict in first-occurrence order, all unigrams first.
-:func:`ngram_counts` returns one ``Counter`` per order; each keeps that first-occurrence order, which CIDEr-D's
-floating-point sums depend on. Unigram keys are strings, longer n-grams tuples.
+:func:`ngram_counts` returns one ``Counter`` per order; each keeps that first-occurrence order, which
+CIDEr-D's floating-point sums depend on. Unigram keys are strings, longer n-grams tuples.
 """
 
 from __future__ import annotations

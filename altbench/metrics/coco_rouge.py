@@ -2,7 +2,7 @@
 
 pycocoevalcap fills a full dynamic-programming table per pair in Python (O(m * n) list operations: slow for
 long captions, about 1.3 s for 20,000 short items). The LCS *length* is an integer, so any exact algorithm
-gives the same number; here it is the bit-vector algorithm of Allison-Dix / Hyyro (one big-int step per token).
+gives the same number; here it is the bit-vector algorithm of Allison-Dix / Hyyro (one big-int step a token).
 The rest is ``Rouge.calc_score`` verbatim: tokens from ``split(" ")`` (an empty caption is one empty token, so
 an empty prediction against an empty reference scores 1.0), precision and recall maximised separately over
 references, F with beta = 1.2.
