@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from altbench.errors import DataError
-from altbench.metrics import paper_meteor, paper_rouge
+from altbench.metrics import paper_meteor, paper_reference, paper_rouge
 from altbench.metrics.base import AGGREGATORS
 from altbench.metrics.nltk_data import ENV_VAR, LEXNAMES, ensure_nltk_data, lexnames_text, setup_nltk
 from altbench.metrics.paper import score_paper
@@ -23,6 +23,9 @@ from altbench.metrics.paper_editdist import levenshtein as fast_levenshtein
 from altbench.metrics.paper_reference import (
     METRICS,
     levenshtein,
+    paper_value,
+    reference_mean,
+    reporting,
     rouge_l_f,
     score_reference,
     strip_response,
@@ -154,8 +157,9 @@ def test_parity_adversarial():
     by_pred = dict(zip(predictions, range(len(predictions))))
     # an empty response scores 0 everywhere except the edit distance (= reference length)
     assert all(fast[m].per_item[0] == 0 for m in ("bleu4", "bleu1", "meteor", "rougeL", "cider"))
-    # rouge 1.0.1 cannot rebuild the LCS of a 2,100-word sentence (RecursionError): scored 0
-    assert fast["rougeL"].per_item[by_pred[LONG]] == 0
+    # under get_score.py's recursion limit of 10**5, rouge 1.0.1 rebuilds the LCS of a 2,100-word sentence
+    assert fast["rougeL"].per_item[by_pred[LONG]] > 0
+    assert fast["rougeL"].per_item[by_pred["the cat sat"]] > 0
 
 
 def test_parity_with_split_document_frequencies(sample_root):
@@ -185,22 +189,106 @@ def test_parity_single_item_and_duplicates():
     _assert_parity([("a cat",), ("a cat",), ("a dog",)], ["a cat", "a cat", "a cat"])
 
 
-def test_rouge_recursion_limit_is_calibrated():
-    """rouge's recursive _recon fails past a fixed depth whatever the caller's stack; the fast path agrees."""
+def test_rouge_recursion_limit_model():
+    """get_score.py: sys.setrecursionlimit(10 ** 5); 15 frames down to rouge_func in its forked worker, 6 in
+    rouge down to the first _recon, 1 for the innermost `i == 0` under the reference's Python 3.10."""
+    assert paper_reference.REFERENCE_RECURSION_LIMIT == 10**5
+    assert paper_reference.MAX_RECON_DEPTH == 10**5 - 15 - 6 - 1 == 99_978
+    assert paper_rouge.MAX_RECON_DEPTH == paper_reference.MAX_RECON_DEPTH
 
-    def probe(n_words: int) -> tuple[float, float]:
-        hyp = "zzz " + " ".join(f"v{i}" for i in range(n_words - 1))  # depth = n_words + 1
-        return rouge_l_f(hyp, "zzz"), paper_rouge.rouge_l(hyp, "zzz")
+
+def _deep_probe(depth: int) -> tuple[str, str]:
+    """(hyp, ref) whose LCS trace makes rouge's _recon nest exactly ``depth`` calls: up the reference's
+    words to its first one, which matches (a trace ending on the diagonal)."""
+    ref = "zzz " + " ".join(f"v{i}" for i in range(depth - 2))
+    return "zzz", ref
+
+
+def test_rouge_recursion_limit_is_calibrated():
+    """At the real limit (~100,000 nested calls, cheap: a 1-word hypothesis), whatever the caller's stack,
+    the transcription running rouge 1.0.1 and the fast path agree on where RecursionError -> 0 starts."""
 
     def nested(depth, fn):
         return fn() if depth == 0 else nested(depth - 1, fn)
 
     limit = paper_rouge.MAX_RECON_DEPTH
+    ok_hyp, ok_ref = _deep_probe(limit)
+    bad_hyp, bad_ref = _deep_probe(limit + 1)
+    assert paper_rouge.recon_words(paper_rouge.sentences(ok_ref)[0], [ok_hyp])[1] == limit
+    ok_fast, bad_fast = paper_rouge.rouge_l(ok_hyp, ok_ref), paper_rouge.rouge_l(bad_hyp, bad_ref)
+    assert ok_fast > 0 and bad_fast == 0
     for extra_frames in (0, 200):
-        ok_ref, ok_fast = nested(extra_frames, lambda: probe(limit - 1))
-        assert ok_ref > 0 and ok_ref == ok_fast
-        bad_ref, bad_fast = nested(extra_frames, lambda: probe(limit))
-        assert bad_ref == 0 and bad_fast == 0
+        assert nested(extra_frames, lambda: rouge_l_f(ok_hyp, ok_ref)) == ok_fast
+        assert nested(extra_frames, lambda: rouge_l_f(bad_hyp, bad_ref)) == 0
+
+
+def test_recon_depth_equals_rouge_nesting():
+    """The fast path's depth (nested _recon calls) is what rouge 1.0.1 really nests, for any trace shape."""
+    from rouge.rouge_score import _recon_lcs
+
+    def rouge_nesting(x, y):
+        depth, deepest = 0, 0
+
+        def profile(frame, event, arg):
+            nonlocal depth, deepest
+            if frame.f_code.co_name == "_recon":
+                if event == "call":
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif event == "return":
+                    depth -= 1
+
+        sys.setprofile(profile)
+        try:
+            words = _recon_lcs(x, y)._ngrams
+        finally:
+            sys.setprofile(None)
+        return set(words), deepest
+
+    rng = random.Random(3)
+    for _ in range(400):
+        x = [rng.choice("abcd") for _ in range(rng.randint(1, 40))]
+        y = [rng.choice("abcde") for _ in range(rng.randint(1, 40))]
+        assert paper_rouge.recon_words(x, y) == rouge_nesting(x, y), (x, y)
+
+
+def test_rouge_recursion_threshold_scaled_down(monkeypatch):
+    """The threshold logic on random multi-sentence pairs, with the limit scaled down to 120 nested calls
+    in both paths (the transcription in its fresh thread: sentences under 257 words, where every CPython
+    counts the same frames)."""
+    small = 120
+    monkeypatch.setattr(paper_rouge, "MAX_RECON_DEPTH", small)
+    monkeypatch.setattr(paper_reference, "ROUGE_BUDGET", small + 6 + (1 if sys.version_info < (3, 11) else 0))
+    monkeypatch.setattr(paper_reference, "ROUGE_DIRECT_MAX_DEPTH", 0)  # always the fresh thread
+    rng = random.Random(4)
+    words = ["a", "b", "c", "dog", "cat", "the"]
+
+    def text():
+        return ". ".join(
+            " ".join(rng.choice(words) for _ in range(rng.randint(1, 100))) for _ in range(rng.randint(1, 3))
+        )
+
+    pairs = [(text(), text()) for _ in range(150)]
+    for depth in (small - 1, small, small + 1, small + 2):  # at the boundary, traces of several shapes
+        pairs.append(_deep_probe(depth))  # ends on the diagonal
+        k = 10  # ups, a diagonal step, then one step left at (k, 1)
+        pairs.append(("q a", " ".join(["b"] * k + ["a"] + ["b"] * (depth - 3))))
+        pairs.append(("a b. " + _deep_probe(depth)[0], "c a. " + _deep_probe(depth)[1]))
+    failed = passed = 0
+    for hyp, ref in pairs:
+        deepest = max(
+            paper_rouge.recon_words(x, y)[1]
+            for x in paper_rouge.sentences(ref)
+            for y in paper_rouge.sentences(hyp)
+        )
+        fast = paper_rouge.rouge_l(hyp, ref)
+        assert fast == rouge_l_f(hyp, ref), (hyp, ref)
+        if deepest > small:
+            assert fast == 0
+            failed += 1
+        else:
+            passed += fast > 0
+    assert failed > 20 and passed > 20
 
 
 # ---------------------------------------------------------------------------------------- pieces
@@ -340,13 +428,40 @@ def test_scores_shape_aggregation_and_direction(sample_root):
     fast = score_paper(references, _prediction_sets(rows)["perturbed"])
     for name, ms in fast.items():
         n = len(ms.per_item)
-        assert ms.scale == 100 and ms.aggregator == "mean" and ms.stats.shape == (n, 1)
+        # get_score.py: round(mean, 5) * 100, but 'edit_distance': round(mean, 3)
+        digits, scale = (3, 1) if name == "edit_distance" else (5, 100)
+        assert ms.scale == scale and ms.aggregator == "mean" and ms.stats.shape == (n, 1)
         unrounded = ms.aggregate(ms.stats.sum(0), n)
-        assert abs(unrounded - float(np.mean(ms.per_item)) * 100) < 1e-9
-        assert abs(unrounded - ms.value) <= 0.5e-5 * 100 + 1e-9
-        assert ms.value == round(float(np.mean(ms.per_item)), 5) * 100
+        assert abs(unrounded - float(np.mean(ms.per_item)) * scale) < 1e-9
+        assert abs(unrounded - ms.value) <= 0.5 * 10**-digits * scale + 1e-9
+        running = 0
+        for v in ms.per_item:
+            running += v
+        mean = float(np.mean(ms.per_item)) if name == "cider" else running / n
+        assert ms.value == round(mean, digits) * scale
         assert AGGREGATORS[ms.aggregator] is AGGREGATORS["mean"]
         assert ms.higher_is_better is (name != "edit_distance")
+    assert fast["edit_distance"].value == round(fast["edit_distance"].value, 3)
+
+
+def test_reported_values_follow_get_score():
+    values = [0.1] * 10  # a running sum and numpy's pairwise sum differ in the last bit here
+    running = 0
+    for v in values:
+        running += v
+    assert running != float(np.sum(values))
+    assert reference_mean("bleu4", values) == running / 10
+    assert reference_mean("cider", values) == float(np.mean(values))
+    assert reporting("meteor") == (5, 100) and reporting("edit_distance") == (3, 1)
+    assert paper_value("rougeL", [0.123456, 0.5]) == round(0.311728, 5) * 100
+    assert paper_value("edit_distance", [3, 4, 4]) == round(11 / 3, 3) == 3.667
+    # the same through the scorer and the transcription
+    refs, preds = [("a cat on a mat",), ("a dog",), ("x y z",)], ["a cat", "a dog", "q"]
+    fast = score_paper(refs, preds)
+    values_ref, _ = score_reference(refs, preds)
+    assert fast["edit_distance"].per_item == (3.0, 0.0, 3.0)
+    assert fast["edit_distance"].value == values_ref["edit_distance"] == 2.0
+    assert fast["edit_distance"].scale == 1.0
 
 
 def test_signatures_golden():
@@ -355,6 +470,7 @@ def test_signatures_golden():
     v = nltk.__version__
     fast = score_paper([("a cat on a mat",), ("a dog",)], ["a cat", "Assistant: a dog"])
     tail = "strip:Assistant:|{lib}|round:5|scale:100"
+    edit_tail = "strip:Assistant:|{lib}|round:3|scale:1"
     expected = {
         "bleu4": f"bleu4|conv:paper|tok:nltk-word_tokenize|weights:0,0,0,1|smooth:none|{tail.format(lib='nltk:' + v)}",
         "bleu1": f"bleu1|conv:paper|tok:nltk-word_tokenize|weights:1,0,0,0|smooth:none|{tail.format(lib='nltk:' + v)}",
@@ -367,7 +483,7 @@ def test_signatures_golden():
         "cider": "cider|conv:paper|variant:CIDEr-D|tok:str.split|case:yes|n:4|sigma:6|df:split(nrefs=2)|"
         + tail.format(lib="pycocoevalcap:1.2"),
         "edit_distance": "edit_distance|conv:paper|tok:nltk-word_tokenize|unit:token|cost:levenshtein|"
-        + tail.format(lib="nltk:" + v),
+        + edit_tail.format(lib="nltk:" + v),
     }
     assert {m: s.signature for m, s in fast.items()} == expected
 

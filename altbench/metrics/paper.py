@@ -33,9 +33,8 @@ from altbench.metrics.paper_reference import (
     ASSISTANT_PREFIX,
     BLEU_WEIGHTS,
     METRICS,
-    ROUND_DIGITS,
-    SCALE,
-    paper_round,
+    paper_value,
+    reporting,
     strip_response,
 )
 from altbench.metrics.paper_rouge import rouge_l
@@ -119,7 +118,10 @@ def _signatures(n_df_docs: int) -> dict[str, str]:
     import nltk
 
     common = {"strip": ASSISTANT_PREFIX}
-    tail = {"round": ROUND_DIGITS, "scale": SCALE}
+    digits, scale = reporting("bleu4")
+    tail = {"round": digits, "scale": scale}
+    digits, scale = reporting("edit_distance")
+    edit_tail = {"round": digits, "scale": scale}
     nltk_v = nltk.__version__
     sigs = {}
     for name, weights in BLEU_WEIGHTS.items():
@@ -141,7 +143,7 @@ def _signatures(n_df_docs: int) -> dict[str, str]:
     )  # fmt: skip
     sigs["edit_distance"] = signature(
         "edit_distance", conv="paper", tok="nltk-word_tokenize", unit="token", cost="levenshtein",
-        **common, nltk=nltk_v, **tail,
+        **common, nltk=nltk_v, **edit_tail,
     )  # fmt: skip
     return {m: sigs[m] for m in METRICS}
 
@@ -159,7 +161,8 @@ def score_paper(
     response (a leading ``Assistant:`` and surrounding white space are stripped). df_references: the
     references of the whole split, for CIDEr-D document frequencies (default: ``references``).
     Returns {metric: MetricScores} for bleu4, bleu1, bleu4_cum, meteor, rougeL, cider, edit_distance,
-    each with ``value = round(mean, 5) * 100`` and raw per-item scores.
+    each with raw per-item scores and the value as get_score.py reports it: ``round(mean, 5) * 100``
+    (scale 100), except ``edit_distance``: ``round(mean, 3)`` (scale 1, lower is better).
     """
     if isinstance(predictions, str) or isinstance(references, str):
         raise DataError("references and predictions must be sequences (one entry per item), not strings")
@@ -199,11 +202,11 @@ def score_paper(
         values = per_item[name]
         out[name] = MetricScores(
             name=name,
-            value=paper_round(float(np.mean(values))),
+            value=paper_value(name, values),
             per_item=tuple(values),
             signature=sigs[name],
             aggregator="mean",
-            scale=SCALE,
+            scale=float(reporting(name)[1]),  # 100, or 1 for the edit distance
             higher_is_better=name != "edit_distance",
         )
     return out

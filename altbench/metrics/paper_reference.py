@@ -1,28 +1,42 @@
 """Reference implementation of the `paper` scoring convention: a plain per-item loop over the libraries.
 
-This is the slow, obviously-correct transcription of the MCM-DPO reference scorer (see
-docs/paper-protocol.md, "Scoring of the reference code"). :mod:`altbench.metrics.paper` is the fast path
-and is tested against this module to 1e-9; change both together.
+This is the slow, obviously-correct transcription of the MCM-DPO reference scorer: the reference scorer
+get_score.py at the pinned commit (github.com/LVUGAI/MCM-DPO, d38dada52783be29a61bd5cdf22ecbadc0281a61,
+with the ``cider.py`` it bundles), read line by line. :mod:`altbench.metrics.paper` is the fast path and is
+tested against this module to 1e-9; change both together.
 
 Per item, with ``resp = strip_response(prediction)`` and ``ref`` each reference string:
 
+* response: ``re.sub(r'^Assistant:', '', response).strip()`` -- one leading literal ``Assistant:`` (``^``
+  without MULTILINE only matches at the start of the string), then surrounding white space; references
+  are not stripped;
 * tokens: ``nltk.word_tokenize`` (case kept);
-* ``bleu4`` / ``bleu1`` / ``bleu4_cum``: ``nltk.translate.bleu_score.sentence_bleu`` with weights
-  (0,0,0,1) / (1,0,0,0) / (.25,.25,.25,.25), no smoothing (nltk's method0 warnings are silenced);
-* ``meteor``: ``nltk.translate.meteor_score.meteor_score`` with its defaults;
-* ``rougeL``: ``rouge.Rouge().get_scores(resp, ref)[0]['rouge-l']['f']`` on the raw strings; an empty
-  response, or any exception in the package, scores 0 (see :func:`rouge_l_f`);
-* ``cider``: CIDEr-D (pycocoevalcap's CiderScorer: n=4, sigma=6, clipped, Gaussian length penalty, x10) on
-  ``str.split()`` tokens, no lower-casing, document frequencies from the references of the whole file;
-* ``edit_distance``: Levenshtein distance between the word-token lists (lower is better).
+* ``bleu4`` / ``bleu1`` / ``bleu4_cum``: ``nltk.translate.bleu_score.sentence_bleu([ref_tokens], tokens,
+  weights=...)`` with weights [0,0,0,1] / [1,0,0,0] / [0.25]*4, no smoothing (nltk's method0 warnings
+  are silenced);
+* ``meteor``: ``nltk.translate.meteor_score.meteor_score([ref_tokens], tokens)`` with its defaults;
+* ``rougeL``: ``rouge.Rouge().get_scores(resp, ref, avg=True)['rouge-l']['f']`` (rouge 1.0.1) on the raw
+  strings; an empty response scores 0, and any exception in the package adds nothing to the ROUGE sum
+  while the item still counts in the mean, i.e. scores 0 (the recursion limit: see below, MAX_RECON_DEPTH);
+* ``cider``: the bundled ``cider.py`` ``CiderScorer`` -- the same code as pycocoevalcap 1.2's CIDEr-D
+  scorer (n=4, sigma=6, clipped, Gaussian length penalty, x10; only ``six.iteritems`` for ``.items()``
+  differs) -- fed ``(resp, [ref])`` for every item, so on ``str.split()`` tokens, no lower-casing, with
+  document frequencies from the references of the whole scored file;
+* ``edit_distance``: ``editdistance.eval(ref_tokens, tokens)``, the Levenshtein distance between the
+  word-token lists (the package compares the tokens' ``hash()``; lower is better).
 
-Each metric is reported as ``round(mean over items, 5) * 100``. With several references per item (the
-paper has exactly one) BLEU/METEOR/CIDEr use them as their libraries do, ROUGE-L takes the best and edit
-distance the smallest.
+Reported values (:func:`paper_value`): ``round(mean, 5) * 100`` for every metric except
+``'edit_distance': round(mean, 3)`` (no scaling). The mean is the reference's: for CIDEr
+``np.mean`` of the per-item scores (``CiderScorer.compute_score``); for the others a running ``+=`` sum
+over the items in order divided by the item count (not numpy's pairwise sum: they can differ in the last
+bit). With several references per item (the paper has exactly one) BLEU/METEOR/CIDEr use them as their
+libraries do, ROUGE-L takes the best and edit distance the smallest.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import sys
 import threading
 import warnings
@@ -34,18 +48,56 @@ import numpy as np
 ASSISTANT_PREFIX = "Assistant:"
 METRICS = ("bleu4", "bleu1", "bleu4_cum", "meteor", "rougeL", "cider", "edit_distance")
 BLEU_WEIGHTS = {"bleu4": (0, 0, 0, 1), "bleu1": (1, 0, 0, 0), "bleu4_cum": (0.25, 0.25, 0.25, 0.25)}
-ROUND_DIGITS = 5
+ROUND_DIGITS = 5  # every metric but the edit distance: round(mean, 5) * 100
 SCALE = 100
+EDIT_DISTANCE_ROUND_DIGITS = 3  # 'edit_distance': round(chosen_sl_ed_sum / sample_count, 3)
+EDIT_DISTANCE_SCALE = 1
 
-# The reference scorer called `Rouge().get_scores` from a shallow script under Python's default recursion
-# limit (1000), and rouge 1.0.1 rebuilds each LCS with a recursive `_recon`: a long sentence pair
-# (hundreds of words without a '.') raises RecursionError, which the scorer turned into a 0. To make that
-# deterministic whatever the caller's stack (pytest, C frames, ...), a pair that could get near the limit
-# is scored in a fresh thread (its own recursion count) with the limit set ROUGE_STACK_HEADROOM frames
-# above the thread's depth (990 = 1000 minus the ~10 frames of a script's call path); shorter pairs, which
-# cannot get near it, are scored in place with ample headroom.
-ROUGE_STACK_HEADROOM = 990
-ROUGE_DIRECT_MAX_WORDS = 800
+# --- ROUGE-L and the recursion limit ---------------------------------------------------------------------
+# rouge 1.0.1 rebuilds each LCS with a recursive `_recon`, one nested call per step of the trace, so a long
+# sentence pair (words without a '.') nests deeply. get_score.py's first statement after its imports is
+# `sys.setrecursionlimit(10 ** 5)`, and it scores each file in a ProcessPoolExecutor worker (Linux: fork).
+# The worker is forked inside the main thread's first `executor.submit`, so its recursion depth is the
+# parent's at the fork plus the worker's own frames. While `rouge_func` runs that depth is 15 (CPython
+# 3.10 and 3.11 alike):
+#   <module> -> ProcessPoolExecutor.submit -> _start_executor_manager_thread -> _launch_processes
+#   -> _spawn_process -> BaseProcess.start -> ForkProcess._Popen -> [Popen(...): a C-level class call,
+#   counted] -> Popen.__init__ -> Popen._launch -> (fork) BaseProcess._bootstrap -> BaseProcess.run
+#   -> _process_worker -> one_file -> rouge_func
+# then 6 frames inside rouge before the first `_recon`:
+#   Rouge.get_scores -> Rouge._get_avg_scores -> <lambda> -> rouge_l_summary_level -> _union_lcs
+#   -> _recon_lcs
+# and, under the Python 3.10 of the reference's README (`conda create -n mcmdpo python=3.10`), 1 more at
+# the innermost `_recon`, whose `i == 0` goes through PyObject_RichCompare (counted; 3.11 specialises it,
+# 3.12+ counts C calls separately). Nested `_recon` calls that succeed: 10**5 - 15 - 6 - 1 = 99,978.
+# Measured with a script of that call path (fork worker, avg=True, a 1-word hypothesis): at a limit of
+# 3,000, 2,978 nested calls succeed on 3.10 and 2,979 on 3.11 (no leaf count); at 10**5, 99,979 on 3.11.
+# So the 2,100-word pairs that failed under the default limit of 1,000 get their real ROUGE-L.
+# Caveat: on 3.10 deep Python recursion also uses the C stack; with the usual 8 MiB main-thread stack the
+# reference's worker segfaults near 20,000 nested calls (measured about 20,100; the exact point varies
+# from run to run), which breaks the process pool and aborts the whole scoring run -- there is no number
+# to reproduce beyond that point, and the model keeps scoring such pairs.
+#
+# The transcription runs the real package under an equivalent limit: set around the call to this thread's
+# depth plus ROUGE_BUDGET (the reference's 10**5 - 15, less the leaf comparison where this interpreter
+# does not count it itself), in a fresh thread with a large stack for pairs that could nest deeply (its
+# own recursion count, whatever the caller's C frames; room for 3.10's C recursion); shorter pairs, which
+# cannot get near the limit, are scored in place. On CPython 3.11 only, a trace ending off the diagonal at
+# a coordinate above 256 costs one more counted comparison (3.11 counts the dict lookups' tuple compares):
+# there the transcription fails one call earlier, at exactly 99,978, than the model.
+REFERENCE_RECURSION_LIMIT = 10**5
+REFERENCE_CALLER_DEPTH = 15  # recursion depth while get_score.rouge_func runs (above)
+ROUGE_FRAMES_TO_RECON = 6  # get_scores .. _recon_lcs
+LEAF_COMPARISON = 1  # the innermost `_recon`'s `i == 0`, counted by the reference's Python 3.10
+MAX_RECON_DEPTH = REFERENCE_RECURSION_LIMIT - REFERENCE_CALLER_DEPTH - ROUGE_FRAMES_TO_RECON - LEAF_COMPARISON
+ROUGE_BUDGET = (
+    REFERENCE_RECURSION_LIMIT
+    - REFERENCE_CALLER_DEPTH
+    - (LEAF_COMPARISON if sys.version_info >= (3, 11) else 0)
+)
+ROUGE_DIRECT_MAX_DEPTH = 5000  # pairs nesting at most this deep run in place (C stack: ~0.4 KiB/call on 3.10)
+ROUGE_THREAD_STACK_BYTES = 256 << 20
+_THREAD_STACK_LOCK = threading.Lock()
 
 
 def strip_response(response: str) -> str:
@@ -54,48 +106,85 @@ def strip_response(response: str) -> str:
     return response.strip()
 
 
-def paper_round(mean: float) -> float:
-    return round(mean, ROUND_DIGITS) * SCALE
+def reporting(metric: str) -> tuple[int, int]:
+    """(rounding digits, scale) of a metric's reported value."""
+    if metric == "edit_distance":
+        return EDIT_DISTANCE_ROUND_DIGITS, EDIT_DISTANCE_SCALE
+    return ROUND_DIGITS, SCALE
 
 
-def _stack_depth() -> int:
-    depth, frame = 0, sys._getframe()
+def reference_mean(metric: str, per_item: Sequence[float]) -> float:
+    """The mean as get_score.py computes it: ``np.mean`` for CIDEr, a running ``+=`` sum / count otherwise."""
+    if metric == "cider":
+        return float(np.mean(np.asarray(per_item, dtype=np.float64)))
+    return functools.reduce(operator.add, per_item, 0) / len(per_item)  # not sum(): 3.12+ compensates
+
+
+def paper_value(metric: str, per_item: Sequence[float]) -> float:
+    """The reported value: ``round(mean, 5) * 100``, or ``round(mean, 3)`` for the edit distance."""
+    digits, scale = reporting(metric)
+    return round(reference_mean(metric, per_item), digits) * scale
+
+
+def _caller_depth() -> int:
+    """Python frames on this thread's stack, from the caller's down (= its recursion depth in a fresh thread)."""
+    depth, frame = 0, sys._getframe(1)
     while frame is not None:
         depth, frame = depth + 1, frame.f_back
     return depth
 
 
-def _rouge_f(hyp: str, ref: str, headroom: int) -> float:
+def _rouge_f(hyp: str, ref: str) -> float:
+    """get_score.rouge_func for a non-empty hyp, under the reference's recursion budget; exception -> 0."""
     from rouge import Rouge
 
     old = sys.getrecursionlimit()
-    sys.setrecursionlimit(_stack_depth() + headroom)
+    sys.setrecursionlimit(_caller_depth() + ROUGE_BUDGET)
     try:
-        return float(Rouge().get_scores(hyp, ref)[0]["rouge-l"]["f"])
+        return float(Rouge().get_scores(hyp, ref, avg=True)["rouge-l"]["f"])
     except Exception:  # noqa: BLE001 - the reference scored any failure of the package as 0
         return 0.0
     finally:
         sys.setrecursionlimit(old)
 
 
-def rouge_l_f(hyp: str, ref: str) -> float:
-    """The reference's ROUGE-L: F of rouge 1.0.1 on raw strings; empty hyp or any exception -> 0."""
-    if len(hyp) == 0:
-        return 0.0
-    # _recon nests at most (words of a reference sentence + words of a hypothesis sentence + 1) deep
-    bound = len(hyp.split()) + len(ref.split()) + hyp.count(".") + ref.count(".") + 2
-    if bound < ROUGE_DIRECT_MAX_WORDS:
-        return _rouge_f(hyp, ref, 10 * ROUGE_STACK_HEADROOM)
-    result: list[float] = []
-    worker = threading.Thread(target=lambda: result.append(_rouge_f(hyp, ref, ROUGE_STACK_HEADROOM)))
-    worker.start()
+def _in_fresh_thread(fn):
+    """fn() in a new thread with a large stack (its own recursion count; room for 3.10's C recursion)."""
+    result: list = []
+    with _THREAD_STACK_LOCK:  # threading.stack_size is process-wide: set it only while starting ours
+        old = threading.stack_size(ROUGE_THREAD_STACK_BYTES)
+        try:
+            worker = threading.Thread(target=lambda: result.append(fn()), daemon=True)
+            try:
+                worker.start()
+            except RuntimeError:  # no room for such a stack: 3.11+ needs none for Python recursion
+                threading.stack_size(old)
+                worker = threading.Thread(target=lambda: result.append(fn()), daemon=True)
+                worker.start()
+        finally:
+            threading.stack_size(old)
     worker.join()
     return result[0]
 
 
+def rouge_l_f(hyp: str, ref: str) -> float:
+    """The reference's ROUGE-L: F of rouge 1.0.1 on raw strings; empty hyp or any exception -> 0.
+
+    rouge runs under get_score.py's recursion limit as seen from its call path (see MAX_RECON_DEPTH):
+    a RecursionError, hence 0, only past 99,978 nested ``_recon`` calls."""
+    if len(hyp) == 0:
+        return 0.0
+    # _recon nests at most (words of a reference sentence + words of a hypothesis sentence) deep
+    bound = len(hyp.split()) + len(ref.split()) + hyp.count(".") + ref.count(".") + 2
+    if bound <= ROUGE_DIRECT_MAX_DEPTH:
+        return _rouge_f(hyp, ref)
+    return _in_fresh_thread(lambda: _rouge_f(hyp, ref))
+
+
 def levenshtein(a: Sequence[str], b: Sequence[str]) -> int:
-    """Plain Levenshtein distance (unit costs). Equals ``nltk.edit_distance`` on lists, which in
-    nltk 3.10 refuses inputs longer than 2,000 items; the reference had no such limit."""
+    """Plain Levenshtein distance (unit costs): the reference's ``editdistance.eval`` on token lists (which
+    compares the tokens' hashes, so equal but for 64-bit hash collisions). Also ``nltk.edit_distance`` on
+    lists, which in nltk 3.10 refuses inputs longer than 2,000 items; the reference had no such limit."""
     prev = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         cur = [i] + [0] * len(b)
@@ -197,5 +286,5 @@ def score_reference(
             per_item["rougeL"].append(max(rouge_l_f(resp, r) for r in refs))
             per_item["edit_distance"].append(float(min(levenshtein(t, hyp_toks) for t in ref_toks)))
     per_item["cider"] = cider_d(references, responses, references if df_references is None else df_references)
-    values = {m: paper_round(float(np.mean(per_item[m]))) if per_item[m] else 0.0 for m in METRICS}
+    values = {m: paper_value(m, per_item[m]) if per_item[m] else 0.0 for m in METRICS}
     return values, per_item

@@ -1,7 +1,8 @@
 """ROUGE-L F exactly as the reference computed it with the ``rouge`` package 1.0.1, without the package.
 
 Deliberate reimplementation for speed (rouge 1.0.1 fills a dict-of-tuples LCS table and rebuilds the LCS
-recursively). What ``Rouge().get_scores(hyp, ref)[0]['rouge-l']['f']`` computes, read from its source:
+recursively). What ``Rouge().get_scores(hyp, ref, avg=True)['rouge-l']['f']`` computes, read from its
+source:
 
 * sentences: ``[" ".join(s.split()) for s in text.split(".") if len(s) > 0]`` -- a part made only of
   white space survives as the sentence ``""``; words: ``sentence.split(" ")`` (so ``""`` can be a word);
@@ -12,10 +13,13 @@ recursively). What ``Rouge().get_scores(hyp, ref)[0]['rouge-l']['f']`` computes,
   to one set shared across all sentences; LCS_union = size of that set;
 * R = LCS_union / m, P = LCS_union / n, F = 2 * (P * R) / (P + R + 1e-8).
 
-The reference scores 0 when the response is empty and when the package raises: ``ValueError`` when the
-hypothesis or reference has no sentence (e.g. only dots), and ``RecursionError`` when ``_recon`` nests
-deeper than the stack allows (a sentence pair hundreds of words long). :data:`MAX_RECON_DEPTH` is that
-limit as :func:`altbench.metrics.paper_reference.rouge_l_f` fixes it (tested against it).
+The reference calls ``Rouge().get_scores(hyp, ref, avg=True)['rouge-l']['f']``: with one pair the average
+is ``(0 + F) / 1``, the same float. It scores 0 when the response is empty and when the package raises:
+``ValueError`` when the hypothesis or reference has no sentence (e.g. only dots), and ``RecursionError``
+when ``_recon`` nests deeper than get_score.py's ``sys.setrecursionlimit(10 ** 5)`` allows from its call
+path: :data:`MAX_RECON_DEPTH` = 99,978 nested calls (derived in :mod:`altbench.metrics.paper_reference`,
+whose transcription runs the real package under that limit; tested against it), i.e. a sentence
+pair of about 100,000 words -- practically never.
 
 The LCS table rows are computed bit-parallel (Allison-Dix/Hyyrö: bit j of row i is clear where
 T[i][j+1] = T[i][j] + 1), so T[i][j] = j - popcount(row_i & (2^j - 1)) and the trace needs two popcounts
@@ -24,7 +28,7 @@ per step.
 
 from __future__ import annotations
 
-MAX_RECON_DEPTH = 985  # nested _recon calls that succeed; tests calibrate it on paper_reference.rouge_l_f
+from altbench.metrics.paper_reference import MAX_RECON_DEPTH  # nested _recon calls that succeed: 99,978
 
 
 def sentences(text: str) -> list[list[str]]:
@@ -32,7 +36,10 @@ def sentences(text: str) -> list[list[str]]:
 
 
 def recon_words(x: list[str], y: list[str]) -> tuple[set[str], int]:
-    """(words of rouge's reconstructed LCS of x (reference) and y (hypothesis), nesting depth of _recon)."""
+    """(words of rouge's reconstructed LCS of x (reference) and y (hypothesis), nesting depth of _recon).
+
+    The depth is the number of nested ``_recon`` calls: one per step of the trace from (len(x), len(y))
+    until a coordinate reaches 0, plus the innermost call that returns ``[]``."""
     n, m = len(x), len(y)
     full = (1 << m) - 1
     peq: dict[str, int] = {}
