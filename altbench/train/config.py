@@ -1,0 +1,210 @@
+"""Recipe configuration: one dataclass for the three recipes, YAML loading, cross-field checks, dry-run plan.
+
+A recipe YAML holds the fields of :class:`RecipeConfig` (unknown keys are an error). Command-line values
+(``--base``, ``--data``, ``--output``) override the file. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from altbench.errors import AltbenchError
+
+RECIPES = ("sft", "dpo", "mcmdpo")
+NEGATIVE_IMAGES = ("diffusion", "black", "crop", "rotate", "random")
+# MCM-DPO preference terms in the reference code's enabling order (``use_cl_reward_num`` = how many of them),
+# each (name, weight, negative (context, image, response) with True = the negative one).
+MCMDPO_TERMS = (
+    ("response", 1.0, (False, False, True)),
+    ("image", 0.5, (False, True, False)),
+    ("context", 0.5, (True, False, False)),
+    ("context+response", 0.2, (True, False, True)),
+    ("image+response", 0.2, (False, True, True)),
+    ("context+image", 0.2, (True, True, False)),
+    ("all", 0.2, (True, True, True)),
+)
+
+
+@dataclass
+class RecipeConfig:
+    """Everything a recipe run needs; defaults are the small CPU demo settings.
+
+    recipe:            ``sft`` | ``dpo`` | ``mcmdpo``.
+    base:              registry name or checkpoint folder of the starting model; ``tiny-llava`` builds the tiny
+                       offline LLaVA (:func:`altbench.models.tiny.build_tiny_llava`) with ``seed``.
+    data:              split name (``demo-train``, ``talt-train``...) or a train-format JSON file.
+    data_root, images: as ``altbench run`` takes them.
+    max_items:         use only the first N items (0: all).
+    learning_rate, num_train_epochs, max_steps (> 0 overrides epochs), per_device_train_batch_size,
+    gradient_accumulation_steps, num_devices (for the plan; the launcher decides at run time),
+    lr_scheduler_type, warmup_ratio, weight_decay, max_length, bf16, gradient_checkpointing, seed,
+    logging_steps, save_strategy: as in transformers' TrainingArguments.
+    train_vision_tower, train_projector, train_language_model: what is trained (the rest is frozen).
+    lora:              ``{r, alpha, dropout, target_modules}`` to train LoRA adapters instead (one GPU); {}: off.
+    beta:              DPO / MCM-DPO temperature (0.1); log-probabilities are summed over response tokens.
+    mcmdpo_terms:      how many of the seven terms (reference enabling order) are used, 1..7.
+    mcmdpo_weights:    the seven r_k (reference order), mcmdpo_norm: their divisor (2.8).
+    negative_image:    diffusion | black | crop | rotate | random; diffusion_step: 0..999 (700).
+    eval_args:         evaluation adapter defaults written to the card (``adapter_args``), e.g. max_new_tokens.
+    description:       free text, kept in the card.
+    """
+
+    recipe: str = "sft"
+    base: str = "tiny-llava"
+    data: str = "demo-train"
+    data_root: str | None = None
+    images: str | None = None
+    max_items: int = 0
+    learning_rate: float = 2e-5
+    num_train_epochs: float = 1.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    num_devices: int = 1
+    lr_scheduler_type: str = "cosine"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    max_length: int | None = 2048
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    logging_steps: int = 10
+    save_strategy: str = "no"
+    train_vision_tower: bool = True
+    train_projector: bool = True
+    train_language_model: bool = True
+    lora: dict[str, Any] = field(default_factory=dict)
+    beta: float = 0.1
+    mcmdpo_terms: int = 7
+    mcmdpo_weights: tuple[float, ...] = tuple(w for _, w, _ in MCMDPO_TERMS)
+    mcmdpo_norm: float = 2.8
+    negative_image: str = "diffusion"
+    diffusion_step: int = 700
+    eval_args: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.recipe not in RECIPES:
+            raise AltbenchError(f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        if self.learning_rate <= 0:
+            raise AltbenchError("learning_rate must be > 0")
+        if self.max_steps <= 0 and self.num_train_epochs <= 0:
+            raise AltbenchError("set num_train_epochs > 0 or max_steps > 0")
+        for name in ("per_device_train_batch_size", "gradient_accumulation_steps", "num_devices"):
+            if getattr(self, name) < 1:
+                raise AltbenchError(f"{name} must be >= 1")
+        if not 0 <= self.warmup_ratio < 1:
+            raise AltbenchError("warmup_ratio must be in [0, 1)")
+        self.mcmdpo_weights = tuple(float(w) for w in self.mcmdpo_weights)
+        if len(self.mcmdpo_weights) != len(MCMDPO_TERMS):
+            raise AltbenchError(f"mcmdpo_weights needs {len(MCMDPO_TERMS)} values (reference order)")
+        if not 1 <= self.mcmdpo_terms <= len(MCMDPO_TERMS):
+            raise AltbenchError("mcmdpo_terms must be 1..7")
+        if self.mcmdpo_norm <= 0:
+            raise AltbenchError("mcmdpo_norm must be > 0")
+        if self.negative_image not in NEGATIVE_IMAGES:
+            raise AltbenchError(f"negative_image must be one of {', '.join(NEGATIVE_IMAGES)}")
+        if not 0 <= self.diffusion_step < 1000:
+            raise AltbenchError("diffusion_step must be in 0..999")
+        if self.lora:
+            unknown = set(self.lora) - {"r", "alpha", "dropout", "target_modules"}
+            if unknown:
+                raise AltbenchError(f"unknown lora keys: {', '.join(sorted(unknown))}")
+        if not (self.train_vision_tower or self.train_projector or self.train_language_model or self.lora):
+            raise AltbenchError("nothing to train: enable a part or lora")
+        if self.recipe != "sft" and self.beta <= 0:
+            raise AltbenchError("beta must be > 0")
+
+    @property
+    def effective_batch(self) -> int:
+        return self.per_device_train_batch_size * self.gradient_accumulation_steps * self.num_devices
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["mcmdpo_weights"] = list(self.mcmdpo_weights)
+        return out
+
+
+def load_config(path: str | Path | None, recipe: str, **overrides: Any) -> RecipeConfig:
+    """Read a recipe YAML (or defaults when ``path`` is None) and apply non-None ``overrides``."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        import yaml
+
+        p = Path(path)
+        if not p.is_file():
+            raise AltbenchError(f"config {p} not found")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise AltbenchError(f"{p}: invalid YAML ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise AltbenchError(f"{p}: a recipe config must be a mapping")
+        values.update(loaded)
+    known = {f.name for f in fields(RecipeConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise AltbenchError(f"{path}: unknown config keys: {', '.join(unknown)}")
+    if values.get("recipe", recipe) != recipe:
+        raise AltbenchError(f"{path} is a {values['recipe']!r} config, not {recipe!r}")
+    values["recipe"] = recipe
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("max_length"), str) and values["max_length"].lower() == "none":
+        values["max_length"] = None
+    return RecipeConfig(**values)
+
+
+def total_steps(config: RecipeConfig, n_items: int) -> int:
+    """Optimizer steps the run will take over ``n_items`` training items."""
+    if config.max_steps > 0:
+        return config.max_steps
+    per_epoch = max(1, math.ceil(n_items / config.effective_batch))
+    return max(1, math.ceil(per_epoch * config.num_train_epochs))
+
+
+def plan(config: RecipeConfig, n_items: int | None) -> dict[str, Any]:
+    """The resolved plan ``--dry-run`` prints (no model is loaded)."""
+    trained = [name for name, on in (("vision tower", config.train_vision_tower),
+                                     ("projector", config.train_projector),
+                                     ("language model", config.train_language_model)) if on]
+    frozen = [n for n in ("vision tower", "projector", "language model") if n not in trained]
+    if config.lora:
+        trained, frozen = [f"LoRA adapters (r={config.lora.get('r', 16)})"], ["all base weights"]
+    steps = total_steps(config, n_items) if n_items else None
+    out: dict[str, Any] = {
+        "recipe": config.recipe,
+        "base": config.base,
+        "data": config.data,
+        "train items": n_items if n_items is not None else "unknown (data not available here)",
+        "epochs": config.num_train_epochs if config.max_steps <= 0 else f"max_steps {config.max_steps}",
+        "learning rate": config.learning_rate,
+        "schedule": f"{config.lr_scheduler_type}, warm-up {config.warmup_ratio:.0%}, weight decay "
+                    f"{config.weight_decay}",
+        "effective batch": f"{config.effective_batch} = {config.per_device_train_batch_size} per device x "
+                           f"{config.gradient_accumulation_steps} accumulation x {config.num_devices} devices",
+        "optimizer steps": steps if steps is not None else "unknown",
+        "trained": ", ".join(trained),
+        "frozen": ", ".join(frozen) or "nothing",
+        "precision": "bf16" if config.bf16 else "fp32",
+        "max length": config.max_length,
+        "gradient checkpointing": config.gradient_checkpointing,
+    }
+    if config.recipe in ("dpo", "mcmdpo"):
+        out["reference model"] = "frozen copy of the base (summed log-probabilities)"
+        out["loss"] = f"sigmoid, beta {config.beta}"
+    if config.recipe == "mcmdpo":
+        names = [name for name, _, _ in MCMDPO_TERMS[: config.mcmdpo_terms]]
+        out["mcm-dpo terms"] = ", ".join(f"{n} {w}" for n, w in zip(names, config.mcmdpo_weights, strict=False))
+        out["mcm-dpo norm"] = config.mcmdpo_norm
+        out["negative image"] = (f"diffusion noise at step {config.diffusion_step}"
+                                 if config.negative_image == "diffusion" else config.negative_image)
+        out["negative context"] = "question of another training item (seeded by the item's index)"
+        out["sequences per pair"] = 8
+    elif config.recipe == "dpo":
+        out["sequences per pair"] = 2
+    else:
+        out["loss on"] = "the alt-text (completion) tokens only"
+    return out

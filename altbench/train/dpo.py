@@ -1,0 +1,35 @@
+"""DPO on TRL's ``DPOTrainer``: sigmoid loss, beta 0.1, summed log-probabilities, a frozen reference copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from altbench.train.config import RecipeConfig
+
+
+def dpo_args(config: RecipeConfig, output: str) -> dict[str, Any]:
+    from altbench.train.recipes import common_args
+
+    return {**common_args(config, output), "beta": config.beta, "loss_type": ["sigmoid"],
+            "precompute_ref_log_probs": False, "remove_unused_columns": False}
+
+
+def build_trainer(config: RecipeConfig, model: Any, processor: Any, dataset: Any, output: str,
+                  peft_config: Any = None, ref_model: Any = None):
+    from trl import DPOConfig, DPOTrainer
+
+    args = DPOConfig(**dpo_args(config, output))
+    return DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset,
+                      processing_class=processor, peft_config=peft_config)
+
+
+def build_mcmdpo_trainer(config: RecipeConfig, model: Any, processor: Any, dataset: Any, output: str,
+                         peft_config: Any = None, ref_model: Any = None):
+    from altbench.train.mcmdpo import MCMDPOConfig, MCMDPOTrainer
+
+    args = MCMDPOConfig(
+        **dpo_args(config, output), mcmdpo_terms=config.mcmdpo_terms, mcmdpo_weights=config.mcmdpo_weights,
+        mcmdpo_norm=config.mcmdpo_norm, negative_image=config.negative_image,
+        diffusion_step=config.diffusion_step)
+    return MCMDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset,
+                                processing_class=processor, peft_config=peft_config)

@@ -1,0 +1,208 @@
+"""MCM-DPO (multi-contrast multimodal DPO) as a thin subclass of TRL's ``DPOTrainer``.
+
+With D(c, m, y) = log p_policy(y | c, m) - log p_ref(y | c, m) (log-probabilities summed over the response):
+
+    logits = sum_k (r_k / norm) * (D(cw, mw, yw) - D(negative_k)),   loss = -log sigmoid(beta * logits)
+
+over the first ``n_terms`` of the seven negatives in the reference code's enabling order
+(:data:`altbench.train.config.MCMDPO_TERMS`). One sigmoid over the weighted sum; with one term it is DPO with
+beta / norm.
+
+Each pair gives 8 sequences: the four (context, image) variants, each with the chosen and the rejected
+alt-text, collated by TRL's vision preference collator in one batch, laid out ``[y][variant][item]`` with
+``variant = 2 * negative_context + negative_image``; :func:`sequence_index` maps a (c, m, y) triple to that
+row. torch and TRL are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from altbench.train.config import MCMDPO_TERMS
+from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
+
+DEFAULT_WEIGHTS = tuple(w for _, w, _ in MCMDPO_TERMS)
+
+
+def sequence_index(neg_context: bool, neg_image: bool, neg_response: bool) -> int:
+    """Row (of 8) of a (c, m, y) triple: ``4 * y + 2 * c + m`` (False = the preferred one)."""
+    return 4 * int(neg_response) + 2 * int(neg_context) + int(neg_image)
+
+
+def mcmdpo_logits(policy_logps, ref_logps, n_terms: int = 7, weights=DEFAULT_WEIGHTS, norm: float = 2.8):
+    """MCM-DPO logits from summed log-probabilities shaped ``(8, batch)`` (rows by :func:`sequence_index`)."""
+    if not 1 <= n_terms <= len(MCMDPO_TERMS):
+        raise ValueError("n_terms must be 1..7")
+    if policy_logps.shape[0] != 8 or ref_logps.shape != policy_logps.shape:
+        raise ValueError("policy and reference log-probabilities must both be shaped (8, batch)")
+    d = policy_logps - ref_logps
+    logits = None
+    for (_, _, (c, m, y)), weight in zip(MCMDPO_TERMS[:n_terms], weights, strict=False):
+        term = (weight / norm) * (d[0] - d[sequence_index(c, m, y)])
+        logits = term if logits is None else logits + term
+    return logits
+
+
+def mcmdpo_loss(policy_logps, ref_logps, beta: float = 0.1, **kwargs):
+    """Per-pair loss ``-log sigmoid(beta * logits)`` and the logits."""
+    import torch.nn.functional as F
+
+    logits = mcmdpo_logits(policy_logps, ref_logps, **kwargs)
+    return -F.logsigmoid(beta * logits), logits
+
+
+class MCMDPOCollator:
+    """Expands each preference row into its four (context, image) variants for TRL's vision collator.
+
+    ``base`` is a ``DataCollatorForVisionPreference``; rows carry ``neg_prompt``
+    and ``neg_image_path`` (see :mod:`altbench.train.data`). Tensor-level negatives (diffusion, black) replace the processed pixels
+    of the negative-image rows; one negative per item is shared by its four negative-image sequences, as in
+    the reference. Image-level negatives (crop, rotate, random) are made before processing.
+    """
+
+    def __init__(self, base: Any, kind: str = "diffusion", step: int = 700, seed: int = 0) -> None:
+        self.base = base
+        self.kind = kind
+        self.step = step
+        self.seed = seed
+        self.calls = 0
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        from altbench.train.data import _image
+
+        self.calls += 1
+        n = len(rows)
+        expanded: list[list[dict[str, Any]]] = [[], [], [], []]
+        for row in rows:
+            image = row["images"][0]
+            neg = image
+            if self.kind in IMAGE_KINDS:
+                rng = random.Random(f"{self.seed}-{row.get('index', 0)}-{self.calls}")
+                other = _image(row["neg_image_path"]) if self.kind == "random" else None
+                neg = negative_image(image, self.kind, rng, other)
+            for v, (prompt, img) in enumerate(((row["prompt"], image), (row["prompt"], neg),
+                                               (row["neg_prompt"], image), (row["neg_prompt"], neg))):
+                expanded[v].append({"images": [img], "prompt": prompt, "chosen": row["chosen"],
+                                    "rejected": row["rejected"]})
+        batch = self.base([r for block in expanded for r in block])
+        if self.kind in TENSOR_KINDS:
+            pixels = batch["pixel_values"]
+            if pixels.dim() != 4 or pixels.shape[0] != 8 * n:
+                raise ValueError("tensor-level negative images need one pixel tensor per sequence "
+                                 "(LLaVA-style processors); use negative_image rotate/crop/random")
+            pixels = pixels.clone()
+            for b in range(n):
+                neg = negative_pixels(pixels[b], self.kind, self.step)  # row of (cw, mw, yw)
+                for y in (0, 1):
+                    for c in (0, 1):
+                        pixels[sequence_index(bool(c), True, bool(y)) * n + b] = neg
+            batch["pixel_values"] = pixels
+        return batch
+
+
+def _trl():
+    from trl import DPOConfig, DPOTrainer
+
+    return DPOConfig, DPOTrainer
+
+
+def make_config_class():
+    """``MCMDPOConfig``: DPOConfig plus the MCM-DPO fields (built lazily so importing this module is cheap)."""
+    DPOConfig, _ = _trl()
+
+    @dataclass
+    class MCMDPOConfig(DPOConfig):
+        mcmdpo_terms: int = field(default=7, metadata={"help": "How many of the 7 terms (reference order)."})
+        mcmdpo_weights: tuple = field(default=DEFAULT_WEIGHTS, metadata={"help": "r_k in reference order."})
+        mcmdpo_norm: float = field(default=2.8, metadata={"help": "Divisor of the weights (their sum)."})
+        negative_image: str = field(default="diffusion", metadata={"help": "diffusion|black|crop|rotate|random"})
+        diffusion_step: int = field(default=700, metadata={"help": "Forward-diffusion step, 0..999."})
+
+        def __post_init__(self):
+            super().__post_init__()
+            if not 1 <= self.mcmdpo_terms <= 7:
+                raise ValueError("mcmdpo_terms must be 1..7")
+            if len(self.mcmdpo_weights) != 7:
+                raise ValueError("mcmdpo_weights needs 7 values")
+            if self.negative_image not in TENSOR_KINDS + IMAGE_KINDS:
+                raise ValueError(f"unknown negative_image {self.negative_image!r}")
+            if self.loss_type not in (["sigmoid"], "sigmoid"):
+                raise ValueError("MCM-DPO uses the sigmoid loss")
+            if self.remove_unused_columns:
+                raise ValueError("MCM-DPO needs remove_unused_columns=False (negative-context columns)")
+
+    MCMDPOConfig.__qualname__ = "MCMDPOConfig"
+    return MCMDPOConfig
+
+
+def make_trainer_class():
+    """``MCMDPOTrainer``: a DPOTrainer whose collator yields 8 sequences per pair and whose loss is MCM-DPO."""
+    _, DPOTrainer = _trl()
+
+    class MCMDPOTrainer(DPOTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.data_collator = MCMDPOCollator(self.data_collator, self.args.negative_image,
+                                                self.args.diffusion_step, self.args.seed)
+
+        def _sequence_logps(self, model, model_kwargs, labels, seq_len):
+            out = model(**model_kwargs, labels=labels, fused_lm_head=True)
+            return out.log_probs[:, -seq_len:].sum(dim=1)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            import torch
+            from trl.models.utils import disable_gradient_checkpointing
+            from trl.trainer.utils import use_adapter
+
+            mode = "train" if self.model.training else "eval"
+            completion_mask = inputs["completion_mask"]
+            model_kwargs = {k: v for k, v in inputs.items() if k != "completion_mask"}
+            model_kwargs["use_cache"] = False
+            labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
+            seq_len = completion_mask.size(1) - 1
+            logps = self._sequence_logps(model, model_kwargs, labels, seq_len)
+            with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+                if self.ref_model is None:  # PEFT: the base without the adapter is the reference
+                    unwrapped = self.accelerator.unwrap_model(self.model)
+                    with use_adapter(unwrapped, adapter_name="ref" if "ref" in unwrapped.peft_config else None):
+                        ref_logps = self._sequence_logps(self.model, model_kwargs, labels, seq_len)
+                else:
+                    ref_logps = self._sequence_logps(self.ref_model, model_kwargs, labels, seq_len)
+            policy, ref = logps.view(8, -1), ref_logps.view(8, -1)
+            losses, _ = mcmdpo_loss(policy, ref, self.beta, n_terms=self.args.mcmdpo_terms,
+                                    weights=self.args.mcmdpo_weights, norm=self.args.mcmdpo_norm)
+            loss = losses.mean()
+            d = (policy - ref).detach() * self.beta
+            gather = self.accelerator.gather_for_metrics
+            metrics = self._metrics[mode]
+            margins = {
+                "rewards/chosen": d[0],
+                "rewards/rejected": d[sequence_index(False, False, True)],
+                "rewards/margins": d[0] - d[sequence_index(False, False, True)],
+                "rewards/image_margins": d[0] - d[sequence_index(False, True, False)],
+                "rewards/context_margins": d[0] - d[sequence_index(True, False, False)],
+            }
+            for key, value in margins.items():
+                metrics[key].append(gather(value).mean().item())
+            metrics["rewards/accuracies"].append(gather((margins["rewards/margins"] > 0).float()).mean().item())
+            metrics["logps/chosen"].append(gather(policy[0].detach()).mean().item())
+            metrics["logps/rejected"].append(gather(policy[4].detach()).mean().item())
+            if return_outputs:
+                return loss, {"logps": logps.detach()}
+            return loss
+
+    MCMDPOTrainer.__qualname__ = "MCMDPOTrainer"
+    return MCMDPOTrainer
+
+
+_LAZY = {"MCMDPOConfig": make_config_class, "MCMDPOTrainer": make_trainer_class}
+
+
+def __getattr__(name: str):
+    """``MCMDPOConfig`` / ``MCMDPOTrainer`` are built on first use (TRL imported then), once, and picklable."""
+    if name in _LAZY:
+        globals()[name] = _LAZY[name]()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
