@@ -19,7 +19,8 @@ from altbench.cli.common import (
     resamples_option,
 )
 
-DEFAULT_MODEL = "retrieval"
+# The shipped tiny LLaVA (altbench/models/weights/altbench-tiny): real neural generation, offline, on CPU.
+DEFAULT_MODEL = "altbench-tiny"
 
 
 @click.command("run")

@@ -14,6 +14,7 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from altbench.errors import AltbenchError
@@ -221,7 +222,7 @@ for _entry in (
     ModelEntry("vllm", VLLM_TARGET, needs="vllm installed, a GPU, and --model-arg path=HUB_ID_OR_DIR",
                description="vLLM's offline engine (LLaVA, LLaVA-NeXT, Qwen-VL, ...) for GPU throughput"),
     ModelEntry("altbench-tiny", LLAVA,
-               {"path": str(__import__("pathlib").Path(__file__).parent / "weights" / "altbench-tiny"),
+               {"path": str(Path(__file__).parent / "weights" / "altbench-tiny"),
                 "max_new_tokens": 24},
                needs="nothing (shipped with altbench, 2.3 MB)",
                description="tiny LLaVA SFT-trained on demo-train by baselines/demo-sft.yaml (offline, CPU)"),
