@@ -101,6 +101,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     todo = [it for it in items if it.id not in done or done[it.id].error is not None]
     resumed = len(items) - len(todo)
     mine, out_path = shard.part(todo), shard.output(run_dir, pred_path)
+    if mine and shard.main and "coco" in conventions_for(config.convention):
+        _warm_up_meteor()
     for start in range(0, len(mine), config.batch_size):
         batch = mine[start : start + config.batch_size]
         pred_store.append(out_path, _generate_batch(adapter, batch))
@@ -216,6 +218,16 @@ def _claim(run_dir: Path, fp: dict, rid: str) -> None:
     if (run_dir / "predictions.jsonl").exists():
         raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
     write_json_atomic(meta_path, {"run_id": rid, "fingerprint": fp, "created": utc_now()})
+
+
+def _warm_up_meteor() -> None:
+    """Start METEOR 1.5's JVM (10-20 s of start-up) now, so it loads while the model generates."""
+    from altbench.metrics import coco_meteor
+
+    try:
+        coco_meteor.warm_up()
+    except Exception:  # no Java: scoring reports it with the proper one-line error
+        log.debug("METEOR warm-up failed", exc_info=True)
 
 
 def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]:
