@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the committed leaderboard in leaderboards/: run the offline baselines (context-echo, retrieval)
+# Rebuild the committed leaderboard in leaderboards/: run the offline models (context-echo, retrieval, altbench-tiny)
 # on the demo split and the released sample splits, then publish every run as a static site.
 # Extra arguments go to `python -m altbench.publish.rebuild` (see --help), e.g. --models context-echo,retrieval,NAME
 set -euo pipefail

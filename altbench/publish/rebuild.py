@@ -20,7 +20,7 @@ import click
 from altbench.cli.common import data_root_option
 from altbench.errors import AltbenchError
 
-DEFAULT_MODELS = ("context-echo", "retrieval")
+DEFAULT_MODELS = ("context-echo", "retrieval", "altbench-tiny")
 DEFAULT_SPLITS = ("demo", "talt-sample", "palt-sample")
 
 
