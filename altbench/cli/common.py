@@ -48,6 +48,15 @@ def model_metric_settings(metrics: tuple[str, ...], pairs: tuple[str, ...], conf
     return names, settings
 
 
+
+def scoring_options(fn):
+    """The options `run` and `score` share: convention, bootstrap, where the data is, model-based metrics."""
+    for option in reversed((convention_option, resamples_option, data_root_option, images_option, metrics_option,
+                            metric_arg_option, metrics_config_option)):
+        fn = option(fn)
+    return fn
+
+
 def parse_model_args(pairs: tuple[str, ...], option: str = "--model-arg") -> dict[str, Any]:
     """``k=v`` pairs; values that parse as int, float, true/false or null are converted."""
     out: dict[str, Any] = {}

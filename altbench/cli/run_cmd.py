@@ -7,16 +7,10 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
-    convention_option,
-    data_root_option,
-    images_option,
-    metric_arg_option,
-    metrics_config_option,
-    metrics_option,
     model_metric_settings,
     parse_model_args,
     print_results,
-    resamples_option,
+    scoring_options,
 )
 
 # The shipped tiny LLaVA (altbench/models/weights/altbench-tiny): real neural generation, offline, on CPU.
@@ -33,13 +27,7 @@ DEFAULT_MODEL = "altbench-tiny"
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@convention_option
-@resamples_option
-@data_root_option
-@images_option
-@metrics_option
-@metric_arg_option
-@metrics_config_option
+@scoring_options
 def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images,
                 metrics, metric_args, metrics_config):
     """Generate predictions with MODEL on SPLIT, then score them.

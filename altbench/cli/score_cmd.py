@@ -7,15 +7,9 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
-    convention_option,
-    data_root_option,
-    images_option,
-    metric_arg_option,
-    metrics_config_option,
-    metrics_option,
     model_metric_settings,
     print_results,
-    resamples_option,
+    scoring_options,
 )
 
 
@@ -26,13 +20,7 @@ from altbench.cli.common import (
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write results.json and scores.jsonl (default: PREDICTIONS_STEM.scores/ beside it).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@convention_option
-@resamples_option
-@data_root_option
-@images_option
-@metrics_option
-@metric_arg_option
-@metrics_config_option
+@scoring_options
 def score_command(predictions, split, out, seed, convention, resamples, data_root, images, metrics, metric_args,
                   metrics_config):
     """Score PREDICTIONS (altbench's predictions.jsonl, or the reference work's output with

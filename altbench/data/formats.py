@@ -12,11 +12,11 @@ Every malformed line, missing field or duplicate id raises :class:`DataError` na
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from altbench.data.items import Item, context_of
 from altbench.errors import DataError
+from altbench.jsonl import iter_objects
 
 _REQUIRED = ("image_path", "question", "chosen", "idx")
 
@@ -24,7 +24,7 @@ _REQUIRED = ("image_path", "question", "chosen", "idx")
 def read_test_jsonl(path: Path, image_root: Path, platform: str) -> list[Item]:
     """Items of a reference-format test file (JSON Lines)."""
     items = []
-    for lineno, row in _jsonl_rows(path):
+    for lineno, row in iter_objects(path):
         items.append(_item(row, image_root, platform, where=f"{path}:{lineno}"))
     return _unique(items, path)
 
@@ -56,24 +56,6 @@ def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
             row.update(nested)
         items.append(_item(row, image_root, platform, where=where))
     return _unique(items, path)
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; OSError mapped here
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            yield lineno, row
 
 
 def _item(row: dict, image_root: Path, platform: str, where: str) -> Item:

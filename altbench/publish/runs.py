@@ -17,6 +17,7 @@ from typing import Any
 
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, DataError
+from altbench.jsonl import iter_objects
 from altbench.run.predictions import PredictionRecord
 from altbench.run.predictions import read as read_predictions
 
@@ -156,21 +157,14 @@ def _read_scores(path: Path, notes: list[str]) -> tuple[dict, dict]:
     if not path.is_file():
         notes.append("no scores.jsonl beside results.json: item-level scores and ranks are not available")
         return scores, stats
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AltbenchError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
-            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("scores"), dict):
-                raise AltbenchError(f"{path}:{lineno}: expected an object with 'id' and 'scores'")
-            item_id = str(row["id"])
-            scores[item_id] = {k: (float(v) if isinstance(v, (int, float)) else None)
-                               for k, v in row["scores"].items()}
-            if isinstance(row.get("stats"), dict):
-                stats[item_id] = row["stats"]
+    for lineno, row in iter_objects(path, "scores"):
+        if "id" not in row or not isinstance(row.get("scores"), dict):
+            raise AltbenchError(f"{path}:{lineno}: expected an object with 'id' and 'scores'")
+        item_id = str(row["id"])
+        scores[item_id] = {k: (float(v) if isinstance(v, (int, float)) else None)
+                           for k, v in row["scores"].items()}
+        if isinstance(row.get("stats"), dict):
+            stats[item_id] = row["stats"]
     return scores, stats
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from altbench.errors import DataError
+from altbench.jsonl import iter_objects
 from altbench.models.base import Generation
 
 
@@ -75,26 +76,13 @@ def append(path: Path, generations: Iterable[Generation]) -> None:
 def read(path: Path) -> dict[str, PredictionRecord]:
     """Latest record per id from an altbench predictions file or the reference work's output file."""
     records: dict[str, PredictionRecord] = {}
-    try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; OSError mapped here
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read predictions ({exc.strerror})") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg})") from None
-            rec = _record(row, f"{path}:{lineno}")
-            records[rec.id] = rec
+    for lineno, row in iter_objects(path, "predictions"):
+        rec = _record(row, f"{path}:{lineno}")
+        records[rec.id] = rec
     return records
 
 
-def _record(row: object, where: str) -> PredictionRecord:
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object")
+def _record(row: dict, where: str) -> PredictionRecord:
     if "id" in row and ("prediction" in row or "error" in row):
         pred, err = row.get("prediction"), row.get("error")
         value = pred if err is None else err
