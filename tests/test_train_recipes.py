@@ -147,7 +147,8 @@ def test_shipped_default_model_generates_offline():
     from altbench.models.registry import REGISTRY
 
     entry, adapter = REGISTRY.create("altbench-tiny", {})
-    folder = Path(entry.args["path"])
+    assert entry.args["path"] == "altbench:altbench-tiny"  # install-independent, so run ids are too
+    folder = Path(adapter.source)
     card = json.loads((folder / "altbench.json").read_text())
     assert card["recipe"] == "sft" and card["config"]["max_steps"] == 300
     assert sum(f.stat().st_size for f in folder.iterdir()) < 4_000_000

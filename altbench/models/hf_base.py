@@ -41,13 +41,24 @@ def is_local_checkpoint(value: str) -> bool:
     return Path(value).expanduser().is_dir()
 
 
+SHIPPED = "altbench:"  # prefix of checkpoints shipped inside the package (altbench/models/weights/NAME)
+
+
+def shipped_folder(name: str) -> Path:
+    return Path(__file__).resolve().parent / "weights" / name
+
+
 def resolve_source(source: str | None, who: str, revision: str | None = None) -> str:
     """A local checkpoint folder or a hub id that is present in the cache or may be downloaded.
 
+    ``altbench:NAME`` names a checkpoint shipped with the package; it is written that way (not as an
+    absolute path) in registry arguments so a run's fingerprint does not depend on where altbench is installed.
     Raises :class:`MissingResourceError` saying what is missing and how to provide it.
     """
     if not source:
         raise MissingResourceError(f"{who}: no checkpoint given; pass --model-arg path=DIR_OR_HUB_ID")
+    if source.startswith(SHIPPED):
+        source = str(shipped_folder(source[len(SHIPPED):]))
     folder = Path(source).expanduser()
     looks_local = source.startswith((".", "/", "~")) or folder.exists() or source.count("/") > 1
     if looks_local:

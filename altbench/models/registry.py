@@ -114,7 +114,6 @@ def checkpoint_entry(name: str) -> ModelEntry | None:
     (an entry name or ``module:Class``) and ``adapter_args`` (merged into the arguments); ``recipe`` and
     ``base`` go into the description. A PEFT adapter folder resolves through the base it names.
     """
-    from pathlib import Path
 
     from altbench.models.hf_base import CARD, local_model_type, read_card
 
@@ -222,7 +221,7 @@ for _entry in (
     ModelEntry("vllm", VLLM_TARGET, needs="vllm installed, a GPU, and --model-arg path=HUB_ID_OR_DIR",
                description="vLLM's offline engine (LLaVA, LLaVA-NeXT, Qwen-VL, ...) for GPU throughput"),
     ModelEntry("altbench-tiny", LLAVA,
-               {"path": str(Path(__file__).parent / "weights" / "altbench-tiny"),
+               {"path": "altbench:altbench-tiny",
                 "max_new_tokens": 24},
                needs="nothing (shipped with altbench, 2.3 MB)",
                description="tiny LLaVA SFT-trained on demo-train by baselines/demo-sft.yaml (offline, CPU)"),
