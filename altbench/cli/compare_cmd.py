@@ -24,7 +24,7 @@ def _fail(ctx: click.Context, exc: AltbenchError) -> None:
 
 
 def _write_json(obj: dict, path: Path) -> None:
-    from altbench.run.results import write_json_atomic
+    from altbench.io import write_json_atomic
 
     write_json_atomic(path, obj)
 

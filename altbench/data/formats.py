@@ -16,7 +16,7 @@ from pathlib import Path
 
 from altbench.data.items import Item, context_of
 from altbench.errors import DataError
-from altbench.jsonl import iter_objects
+from altbench.io import iter_objects
 
 _REQUIRED = ("image_path", "question", "chosen", "idx")
 

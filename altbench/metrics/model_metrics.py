@@ -34,8 +34,8 @@ import numpy as np
 from altbench.data.items import Item
 from altbench.data.splits import Split, cache_dir
 from altbench.errors import AltbenchError
+from altbench.io import write_json_atomic
 from altbench.metrics.base import MetricScores
-from altbench.run.results import write_json_atomic
 
 log = logging.getLogger(__name__)
 

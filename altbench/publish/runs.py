@@ -17,7 +17,7 @@ from typing import Any
 
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, DataError
-from altbench.jsonl import iter_objects
+from altbench.io import iter_objects
 from altbench.run.predictions import PredictionRecord
 from altbench.run.predictions import read as read_predictions
 

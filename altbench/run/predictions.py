@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from altbench.errors import DataError
-from altbench.jsonl import iter_objects
+from altbench.io import iter_objects
 from altbench.models.base import Generation
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import platform
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from altbench import __version__
+from altbench.io import write_json_atomic, write_jsonl_atomic
 from altbench.run.scoring import ScoredRun
 from altbench.stats.bootstrap import signature_suffix
 
@@ -99,26 +97,3 @@ def write_run_outputs(out_dir: Path, scored: ScoredRun, results: dict[str, Any])
 def _num(x: float) -> float | None:
     """JSON has no NaN: an undefined value is written as null."""
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    _write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    # write-then-rename: a reader (or a kill) never sees a half-written results file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -22,10 +22,11 @@ from altbench.data.images import ImageLoadError, load_image
 from altbench.data.items import Item
 from altbench.data.splits import Split, load_split
 from altbench.errors import AltbenchError
+from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY
 from altbench.run import predictions as pred_store
-from altbench.run.results import build_results, utc_now, write_json_atomic, write_run_outputs
+from altbench.run.results import build_results, utc_now, write_run_outputs
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,14 @@
-"""Reading JSON Lines files of objects, with errors that name the file and line."""
+"""Shared file I/O at the bottom of altbench: JSON Lines reading with errors that name the file and line,
+and atomic (write-then-rename, fsync-ed) JSON / JSON Lines writes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from altbench.errors import DataError
 
@@ -30,3 +34,26 @@ def iter_objects(path: Path, what: str = "") -> Iterator[tuple[int, dict]]:
             if not isinstance(row, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
             yield lineno, row
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    _write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_jsonl_atomic(path: Path, rows: Iterable[dict]) -> None:
+    _write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # write-then-rename: a reader (or a kill) never sees a half-written results file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
