@@ -24,7 +24,9 @@ CLIP_CFG = {
 
 
 def build_tiny_clip(path: Path, seed: int = 0) -> Path:
-    import open_clip
+    from altbench.torch_compat import import_open_clip
+
+    open_clip = import_open_clip()
     import torch
 
     path.mkdir(parents=True, exist_ok=True)

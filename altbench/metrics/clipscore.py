@@ -94,7 +94,9 @@ class LoadedClip:
 
 def load(options: dict[str, Any]) -> LoadedClip:
     """The open_clip model, transform and tokenizer named by the options, always from a local file."""
-    import open_clip
+    from altbench.torch_compat import import_open_clip
+
+    open_clip = import_open_clip()
 
     spec = str(options["model"])
     device = torch_device(str(options["device"]))
