@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from altbench import __version__
 from altbench.cli import cli
+from altbench.results import load_run
 
 # Runs the CLI in a fresh interpreter where importing torch & co. fails, as on a machine without them.
 NO_HEAVY = """
@@ -85,10 +86,16 @@ def test_run_then_score_without_torch(tmp_path):
     assert "paper/rougeL" in proc.stdout
     proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--bootstrap", "200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    rescored = json.loads((tmp_path / "r" / "predictions.scores" / "results.json").read_text())
-    original = json.loads((tmp_path / "r" / "results.json").read_text())
-    assert rescored["metrics"] == original["metrics"]
-    assert rescored["split"]["subset"] is True
+    # the same settings scored again: the run's one scoring, same numbers, no pseudo-run beside it
+    run = load_run(tmp_path / "r")
+    assert len(run.scorings) == 1 and run.headline.items.subset is True
+    assert not (tmp_path / "r" / "predictions.scores").exists()
+    proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--bootstrap", "200", "--convention", "coco",
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run = load_run(tmp_path / "r")
+    assert len(run.scorings) == 2 and run.headline.conventions == ["paper"]
+    assert "coco/cider" in run.metric_view() and "paper/rougeL" in run.metric_view()
 
 
 def test_score_reference_work_output(sample_root, tmp_path):
@@ -96,12 +103,15 @@ def test_score_reference_work_output(sample_root, tmp_path):
     rows = [json.loads(line) for line in (sample_root / "twitter" / "twitter_test.json").read_text().splitlines()]
     out = tmp_path / "eval_output.jsonl"
     out.write_text("".join(json.dumps({**r, "response": "Assistant: " + r["chosen"]}) + "\n" for r in rows))
-    proc = altbench("score", str(out), "--split", str(out), "--images",
-                    str(sample_root / "twitter" / "image" / "twitter_test"), "--bootstrap", "200", cwd=tmp_path)
+    images = str(sample_root / "twitter" / "image" / "twitter_test")
+    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--bootstrap", "200", cwd=tmp_path)
+    assert proc.returncode == 2 and "--out" in proc.stderr  # a foreign file's results go where --out says
+    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--bootstrap", "200",
+                    "--out", "scored", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    results = json.loads((tmp_path / "eval_output.scores" / "results.json").read_text())
-    assert results["metrics"]["paper/rougeL"]["value"] == pytest.approx(100.0)
-    assert results["counts"]["scored"] == 10
+    results = load_run(tmp_path / "scored").headline
+    assert results.metrics["paper/rougeL"].value == pytest.approx(100.0)
+    assert results.counts["scored"] == 10
 
 
 def test_listings(tmp_path, sample_root):

@@ -49,7 +49,7 @@ def test_compare_table(runs):
     out = res.output
     assert "B = better  vs  A = base" in out and "B = same  vs  A = better" in out
     assert "paper/rougeL" in out and "diag/" not in out  # diagnostics only on request
-    assert "B better" in out and "Holm-Bonferroni over all 12 comparisons" in out
+    assert "B better" in out and "Holm-adjusted over each pair's quality metrics" in out
 
 
 def test_compare_json(runs, tmp_path):
@@ -123,7 +123,7 @@ def test_regress_lower_is_better_metric(runs):
     assert res.exit_code == 1, res.output
     m = verdict["metrics"][0]
     assert m["delta"] > 0 and m["improvement"] < 0 and m["margin"] == 20.0 and not m["higher_is_better"]
-    assert "(lower is better)" in res.output
+    assert "(lower is better;" in res.output
     res, verdict = _regress(runs, "longer", "--include-diagnostics")
     assert res.exit_code == 1 and len(verdict["metrics"]) == 5  # 4 main + the diagnostic
 
@@ -132,7 +132,7 @@ def test_regress_not_comparable(runs, tmp_path):
     runs["other"] = write_run(tmp_path / "other", _columns(1), model="other", convention="coco")
     res, verdict = _regress(runs, "other")
     assert res.exit_code == 4, res.output
-    assert verdict["status"] == "not_comparable" and "different convention" in verdict["reason"]
+    assert verdict["status"] == "not_comparable" and "computed with other settings (conv:paper vs conv:coco)" in verdict["reason"]
     assert "NOT COMPARABLE" in res.stderr
 
 
@@ -220,4 +220,4 @@ def test_end_to_end_on_the_demo_split(demo_runs):
     # a --limit run holds other items: refused
     res = invoke("regress", "--baseline", demo_runs["retrieval"], "--candidate", demo_runs["subset"],
                  "--json-out", out)
-    assert res.exit_code == 4 and "different scored items (48 vs 20" in res.stderr
+    assert res.exit_code == 4 and "different scored items for paper/rougeL (48 vs 20" in res.stderr

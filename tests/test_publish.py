@@ -194,82 +194,56 @@ def test_ranks_ties_and_significance_text(built):
         assert r["ci95_low"] <= r["value"] <= r["ci95_high"] and r["n"] == 48
 
 
-def _scores(values, aggregator="mean", stats=None, scale=100.0, ids=None):
-    ids = tuple(ids or (str(i) for i in range(len(values))))
-    st = np.asarray(stats if stats is not None else [[v] for v in values], dtype=float)
-    return ranks.ItemScores(ids, st, aggregator, scale)
+def _synthetic_group(tmp_path, columns_by_model):
+    from altbench.publish.runs import group_by_split
+    from altbench.publish.runs import load_run as load_published
+    from altbench.stats.synthetic import write_run
+
+    folders = [write_run(tmp_path / name, cols, model=name) for name, cols in columns_by_model.items()]
+    (group,) = group_by_split([load_published(f) for f in folders])
+    return group
 
 
-def test_paired_test_detects_differences_and_not_noise():
-    rng = np.random.default_rng(1)
-    base = rng.uniform(0, 1, 80)
-    n, diff, ci, p = ranks.paired_test(_scores(base + 0.2), _scores(base), resamples=500)
-    assert n == 80 and diff == pytest.approx(20.0) and p < 0.01 and ci[0] > 0
-    n, diff, ci, p = ranks.paired_test(_scores(base), _scores(base), resamples=500)
-    assert diff == 0 and p == 1.0
-    noisy = base + rng.normal(0, 0.05, 80)
-    assert ranks.paired_test(_scores(noisy), _scores(base), resamples=500)[3] > 0.05
-    # aligned by id, not by position
-    n, diff, _, _ = ranks.paired_test(_scores([1, 0], ids=["a", "b"]), _scores([0, 1], ids=["b", "a"]))
-    assert n == 2 and diff == 0
+def _rank(group, key, trials=400):
+    from altbench.stats.engine import Policy
 
-
-def test_fallback_test_agrees_with_the_stats_engine():
-    rng = np.random.default_rng(3)
-    base = rng.uniform(0, 1, 60)
-    a, b = _scores(base + 0.1), _scores(base + rng.normal(0, 0.2, 60))
-    _, diff, ci, p = ranks.paired_test(a, b, resamples=2000)
-    diff2, ci2, p2 = ranks._bootstrap_test(a, b, a.stats, b.stats, 2000, 0)
-    assert diff == pytest.approx(diff2) and abs(p - p2) < 0.03 and abs(ci[0] - ci2[0]) < 1.5
-
-
-def test_paired_test_uses_corpus_statistics():
-    from altbench.metrics.base import AGGREGATORS
-    assert "test_corpus_p1" in AGGREGATORS  # registered by the fixtures module
-    a = _scores([0, 0], "test_corpus_p1", stats=[[9, 10], [0, 1]])  # corpus 9/11, mean of items 0.45
-    b = _scores([0, 0], "test_corpus_p1", stats=[[0, 10], [1, 1]])  # corpus 1/11
-    _, diff, _, _ = ranks.paired_test(a, b, resamples=200)
-    assert diff == pytest.approx(800 / 11)
+    policy = Policy(resamples=trials, trials=trials)
+    return ranks.rank_metric(group.runs, key, ranks.analyse_group(group.runs, policy), policy)
 
 
 def test_holm():
-    assert ranks.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    adj = ranks.holm([float("nan"), 0.2])
+    from altbench.stats.paired import holm
+
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    adj = holm([float("nan"), 0.2])
     assert np.isnan(adj[0]) and adj[1] == pytest.approx(0.2)
 
 
 def test_rank_metric_ties_share_ranks(tmp_path):
-    from altbench.publish.runs import RunData
-
-    def fake(label, values):
-        scores = {str(i): {"paper/x": v} for i, v in enumerate(values)}
-        results = {"metrics": {"paper/x": {"value": float(np.mean(values)) * 100, "higher_is_better": True,
-                                           "scale": 100.0, "aggregator": "mean"}}}
-        return RunData(tmp_path, results, scores, {}, {}, {}, label=label)
-
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 0.5, 60)
-    runs = [fake("A", base + 0.3), fake("B", base + 0.3 + rng.normal(0, 0.01, 60)), fake("C", base)]
-    r = ranks.rank_metric(runs, "paper/x", resamples=400)
-    st = r.standings
+    group = _synthetic_group(tmp_path, {"A": {"paper/x": base + 0.3},
+                                        "B": {"paper/x": base + 0.3 + rng.normal(0, 0.01, 60)},
+                                        "C": {"paper/x": base}})
+    st = _rank(group, "paper/x").standings
     assert st["A"].rank == st["B"].rank == 1 and st["C"].rank == 3
     assert st["A"].tied_with == ["B"] and st["A"].rank_text == "1 (tied)" and st["C"].rank_text == "3"
     assert set(st["C"].worse_than) == {"A", "B"}
 
 
 def test_runs_scored_with_other_settings_are_not_ranked(tmp_path):
-    from altbench.publish.runs import RunData
+    from altbench.stats.synthetic import Column
 
-    def fake(label, sig):
-        results = {"metrics": {"paper/x": {"value": 1.0, "higher_is_better": True, "scale": 1.0,
-                                           "signature": f"{sig}|ci:percentile-bootstrap|n:{len(label)}"}}}
-        return RunData(tmp_path, results, {"0": {"paper/x": 1.0}}, {}, {}, {}, label=label)
-
-    same = ranks.rank_metric([fake("A", "x|tok:a"), fake("BB", "x|tok:a")], "paper/x", resamples=100)
-    assert same.standings["A"].rank == 1 and not same.note  # interval settings do not matter
-    other = ranks.rank_metric([fake("A", "x|tok:a"), fake("B", "x|tok:b")], "paper/x", resamples=100)
-    assert other.standings["A"].rank is None and other.standings["A"].rank_text == "not ranked"
-    assert "different settings" in other.note and other.pairs == []
+    x = np.linspace(0, 1, 20)
+    same = _synthetic_group(tmp_path / "same", {"A": {"paper/x": Column(x, settings="tok:a")},
+                                                "BB": {"paper/x": Column(x, settings="tok:a")}})
+    r = _rank(same, "paper/x", 100)
+    assert r.standings["A"].rank == 1 and not r.note
+    other = _synthetic_group(tmp_path / "other", {"A": {"paper/x": Column(x, settings="tok:a")},
+                                                  "B": {"paper/x": Column(x, settings="tok:b")}})
+    r = _rank(other, "paper/x", 100)
+    assert r.standings["A"].rank is None and r.standings["A"].rank_text == "not ranked"
+    assert "other settings" in r.note and r.pairs == []
 
 
 def test_tables_export_csv_safely():
@@ -363,9 +337,9 @@ def test_report_when_every_item_failed_or_files_are_missing(tmp_path, run_env, h
     text = (res.out / "index.html").read_text()
     assert "No metric could be computed" in text and "model exploded" in text
     (r.run_dir / "predictions.jsonl").unlink()
-    (r.run_dir / "scores.jsonl").unlink()
+    r.scoring.scores_path.unlink()
     res = build_report(ReportConfig(run=r.run_dir / "results.json", out=tmp_path / "rep2"))
-    assert any("no scores.jsonl" in n for n in res.notes) and any("predictions" in n for n in res.notes)
+    assert any("no per-item scores" in n for n in res.notes) and any("predictions" in n for n in res.notes)
 
 
 def test_cli_leaderboard_and_report(built, tmp_path):

@@ -37,7 +37,7 @@ def test_run_end_to_end_and_resume(tmp_path):
     first = run(cfg)
     assert first.generated == 48 and first.resumed == 0
     res = first.results
-    assert res["schema"] == "altbench.results/1"
+    assert res["schema"] == "altbench.results/2" and first.run.headline.key == first.scoring.key
     assert res["counts"] == {"items": 48, "scored": 48, "failed": 0, "missing": 0, "empty": 0}
     assert {"paper/bleu4", "paper/meteor", "paper/rougeL", "paper/cider", "diag/length_chars"} <= set(res["metrics"])
     m = res["metrics"]["paper/rougeL"]
@@ -52,7 +52,8 @@ def test_run_end_to_end_and_resume(tmp_path):
 def test_identical_scores_files_across_runs(tmp_path):
     a = run(RunConfig(model="context-echo", split="demo", out=tmp_path / "a", resamples=200))
     b = run(RunConfig(model="context-echo", split="demo", out=tmp_path / "b", resamples=200))
-    assert (a.run_dir / "scores.jsonl").read_bytes() == (b.run_dir / "scores.jsonl").read_bytes()
+    assert a.scoring.key == b.scoring.key
+    assert a.scoring.scores_path.read_bytes() == b.scoring.scores_path.read_bytes()
 
 
 def test_changed_settings_do_not_resume_into_stale_predictions(tmp_path):

@@ -88,32 +88,35 @@ def _fmt(x: float | None, scale: float = 1.0) -> str:
     return f"{x:.2f}" if scale != 1.0 or abs(x) >= 10 else f"{x:.4f}"
 
 
-def print_results(results: dict[str, Any]) -> None:
-    """A readable table of a results file: metric, value, 95% CI, n; then counts."""
+def print_results(run: Any, scoring: Any) -> None:
+    """A readable table of one scoring of a run (a :class:`~altbench.results.Scoring`): metric, value,
+    95% CI, n; then counts, and which scoring it is when the run holds several."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    split = results["split"]
-    title = (f"{results['model']['name']} on {split['name']} "
-             f"({split['n_evaluated']}/{split['n_items']} items{', subset' if split['subset'] else ''})")
+    items = scoring.items
+    title = (f"{run.model_name} on {run.split_name} "
+             f"({items.n_evaluated}/{items.n_split} items{', subset' if items.subset else ''})")
     table = Table(title=title)
     for col in ("metric", "value", "95% CI", "n"):
         table.add_column(col, justify="left" if col == "metric" else "right")
-    for key, m in results["metrics"].items():
-        lo, hi = m["ci95"]
-        table.add_row(key, _fmt(m["value"], m["scale"]), f"[{_fmt(lo, m['scale'])}, {_fmt(hi, m['scale'])}]",
-                      str(m["n"]))
+    for key, m in scoring.metrics.items():
+        lo, hi = m.ci95
+        table.add_row(key, _fmt(m.value, m.scale), f"[{_fmt(lo, m.scale)}, {_fmt(hi, m.scale)}]", str(m.n))
     console.print(table)
-    c = results["counts"]
+    c = scoring.counts
     console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")
-    metric_failures = results.get("metric_failures", {})
+    metric_failures = scoring.metric_failures
     for key, reasons in metric_failures.items():
         base = key.split(".")[0]
         if any(reasons.values()) and not (base != key and metric_failures.get(base) == reasons):
             said = ", ".join(f"{v} {k}" for k, v in reasons.items() if v)
             console.print(f"{key}: {said} item(s) left unscored (not counted as zero)", markup=False)
-    for failure in results["failures"][:5]:
+    for failure in scoring.failures[:5]:
         console.print(f"  failed {failure['id']}: {failure['error']}", markup=False)
-    if len(results["failures"]) > 5:
-        console.print(f"  ... and {len(results['failures']) - 5} more (see results.json)")
+    if len(scoring.failures) > 5:
+        console.print(f"  ... and {len(scoring.failures) - 5} more (see results.json)")
+    if len(run.scorings) > 1:
+        role = "the run's headline" if run.headline.key == scoring.key else f"headline stays {run.headline.key}"
+        click.echo(f"scoring {scoring.key} ({role}; {len(run.scorings)} scorings in {run.path})")

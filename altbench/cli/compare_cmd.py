@@ -45,24 +45,28 @@ def _write_json(obj: dict, path: Path) -> None:
               show_default=True, help="Confidence level of the intervals.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level for the Holm-adjusted permutation p-value.")
+@click.option("--convention", type=click.Choice(["paper", "coco"]), default=None,
+              help="Use only scorings of this convention (default: each metric from each run's fullest scoring "
+                   "that reports it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result instead of the table.")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the JSON result to this file.")
 @click.pass_context
-def compare_command(ctx, runs, metrics, include_diagnostics, resamples, trials, seed, level, alpha, as_json,
-                    json_out):
+def compare_command(ctx, runs, metrics, include_diagnostics, resamples, trials, seed, level, alpha, convention,
+                    as_json, json_out):
     """Compare RUNS (run folders or results.json files; at least two) item by item.
 
     For every metric and every pair: the difference (later run minus earlier) with its paired bootstrap
     interval, a paired bootstrap p-value, an approximate-randomization p-value, the effect size d_z and
-    Holm-Bonferroni adjusted p-values over all comparisons shown. Runs of another split, convention,
+    Holm-Bonferroni adjusted p-values (per pair, over the quality metrics both runs report: the policy of
+    docs/statistics.md, shared with regress and the leaderboard). Runs of another split,
     metric settings or item set are refused (exit 4).
     """
     from altbench.stats.compare import Settings, compare_runs
 
     try:
         result = compare_runs(runs, metrics, include_diagnostics,
-                              Settings(resamples, trials, seed, level, alpha))
+                              Settings(resamples, trials, seed, level, alpha), convention)
     except AltbenchError as exc:
         _fail(ctx, exc)
         return
@@ -103,10 +107,10 @@ def _print_table(result) -> None:
 
     s = result.settings
     console = Console() if sys.stdout.isatty() else Console(width=140)
-    split = (result.runs[0].results.get("split") or {}).get("name")
-    console.print(f"altbench compare: {len(result.runs[0].rows)} paired items of {split} "
-                  f"({result.runs[0].convention}); {s.resamples:,} resamples, {s.trials:,} trials, seed {s.seed}",
-                  markup=False)
+    split = result.runs[0].run.split_name
+    convs = ", ".join(result.to_dict()["conventions"]) or "no convention"
+    console.print(f"altbench compare: {result.n_items} paired items of {split} ({convs}); "
+                  f"{s.resamples:,} resamples, {s.trials:,} trials, seed {s.seed}", markup=False)
     pairs: dict[tuple[str, str], list] = {}
     for r in result.rows:
         pairs.setdefault((r.b, r.a), []).append(r)
@@ -119,13 +123,13 @@ def _print_table(result) -> None:
             s_ = r.scale
             table.add_row(r.metric, _num(r.value_a, s_), _num(r.value_b, s_), _num(t.delta, s_, sign=True),
                           f"[{_num(t.ci_low, s_, sign=True)}, {_num(t.ci_high, s_, sign=True)}]",
-                          _p(t.p_bootstrap), _p(t.p_permutation), _p(r.p_permutation_holm),
+                          _p(t.p_bootstrap), _p(t.p_permutation), _p(r.p_holm),
                           _num(t.effect_size, digits=3),
                           f"{'B' if r.better == r.b else 'A'} better" if r.better else "n.s.")
         console.print(table)
-    console.print(f"p Holm: Holm-Bonferroni over all {len(result.rows)} comparisons shown, on the permutation "
-                  f"p-value; 'better' needs p Holm < {s.alpha}. d_z: standardized paired difference.",
-                  markup=False)
+    console.print(f"p Holm: the permutation p-value, Holm-adjusted over each pair's quality metrics (diagnostics "
+                  f"apart), as in regress and the leaderboard; 'better' needs p Holm < {s.alpha}. d_z: "
+                  "standardized paired difference.", markup=False)
     if result.skipped:
         console.print(f"not in every run, skipped: {', '.join(result.skipped)}", markup=False)
 

@@ -49,5 +49,5 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, conventi
         outcome = run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
     if outcome.resumed:
         click.echo(f"resumed: {outcome.resumed} items already predicted, {outcome.generated} generated now")
-    print_results(outcome.results)
+    print_results(outcome.run, outcome.scoring)
     click.echo(f"wrote {outcome.run_dir}/results.json")

@@ -18,7 +18,8 @@ from altbench.cli.common import (
 @click.option("--split", "-s", required=True,
               help="Split the predictions belong to; for the reference work's output file, the file itself works.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write results.json and scores.jsonl (default: PREDICTIONS_STEM.scores/ beside it).")
+              help="Results folder for a file that is not a run folder's predictions.jsonl (required then); a "
+                   "run's own predictions are scored into the run, beside its other scorings.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @scoring_options
 def score_command(predictions, split, out, seed, convention, resamples, data_root, images, metrics, metric_args,
@@ -29,7 +30,7 @@ def score_command(predictions, split, out, seed, convention, resamples, data_roo
     from altbench.run.rescore import ScoreConfig, score_file
 
     names, settings = model_metric_settings(metrics, metric_args, metrics_config)
-    out_dir, results = score_file(ScoreConfig(predictions, split, convention, out, data_root, images, seed,
-                                              resamples, metrics=names, metric_args=settings))
-    print_results(results)
-    click.echo(f"wrote {out_dir}/results.json")
+    run, scoring = score_file(ScoreConfig(predictions, split, convention, out, data_root, images, seed,
+                                          resamples, metrics=names, metric_args=settings))
+    print_results(run, scoring)
+    click.echo(f"wrote {run.path}/results.json")

@@ -1,30 +1,29 @@
 """Run folders -> :class:`RunData`, grouped by split into :class:`SplitGroup` (with the split's items).
 
-A run folder is what ``altbench run`` (or ``altbench score``) writes: ``results.json`` (schema
-``altbench.results/1``), ``scores.jsonl`` (per-item scores, raw scale), ``predictions.jsonl`` and ``run.json``.
-Only ``results.json`` is required; pages say what is missing when the rest is absent.
+A run folder is read by the one results reader (:func:`altbench.results.load_run`: every scoring, schema 2
+or 1), plus its ``predictions.jsonl`` and ``run.json``. Only ``results.json`` is required; pages say what is
+missing when the rest is absent. A run is one entry per split however many scorings it holds.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, DataError
-from altbench.io import iter_objects
+from altbench.results import RunResults, Scoring, find_run_dirs
+from altbench.results import load_run as read_run
+from altbench.results.store import read_json
 from altbench.run.predictions import PredictionRecord
 from altbench.run.predictions import read as read_predictions
 
 log = logging.getLogger(__name__)
-
-SCHEMA = "altbench.results/1"
-
 
 def slugify(text: str, max_len: int = 60) -> str:
     """A file-name-safe slug (lower-case ASCII letters, digits and dashes)."""
@@ -34,12 +33,14 @@ def slugify(text: str, max_len: int = 60) -> str:
 
 @dataclass
 class RunData:
-    """One run folder, read."""
+    """One run folder as the pages show it: the typed results, its predictions, and display names.
+
+    Metrics (and their per-item scores) come from the fullest scoring that reports each one; counts and
+    failures from the run's headline scoring (see :class:`altbench.results.RunResults`).
+    """
 
     path: Path
-    results: dict[str, Any]
-    scores: dict[str, dict[str, float | None]]  # id -> metric -> per-item score (raw scale)
-    stats: dict[str, dict[str, list[float]]]  # id -> metric -> sufficient statistics (corpus metrics)
+    run: RunResults
     predictions: dict[str, PredictionRecord]
     run_meta: dict[str, Any]
     notes: list[str] = field(default_factory=list)
@@ -48,31 +49,73 @@ class RunData:
 
     @property
     def model_name(self) -> str:
-        return str(self.results.get("model", {}).get("name") or "unnamed model")
+        return self.run.model_name
+
+    @property
+    def headline(self) -> Scoring:
+        return self.run.headline
 
     @property
     def split(self) -> dict[str, Any]:
-        return self.results.get("split", {})
+        """The split header plus the headline scoring's evaluated subset."""
+        items = self.headline.items
+        return {**self.run.split, "n_evaluated": items.n_evaluated, "subset": items.subset, "limit": items.limit}
 
     @property
     def split_name(self) -> str:
-        return str(self.split.get("name") or "unnamed split")
+        return self.run.split_name
 
     @property
     def run_id(self) -> str:
-        return str(self.results.get("run_id") or "")
+        return self.run.run_id
 
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
-        return self.results.get("metrics", {})
+        return {k: m.to_dict() for k, m in self.run.metric_view().items()}
 
     @property
     def counts(self) -> dict[str, int]:
-        return self.results.get("counts", {})
+        return self.headline.counts
 
     @property
     def failures(self) -> list[dict[str, str]]:
-        return self.results.get("failures", [])
+        return self.headline.failures
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """The headline scoring with the run header, flat, for the pages' facts; metrics from every scoring."""
+        return {**self.run.flat(), "metrics": self.metrics, "scorings": list(self.run.scorings)}
+
+    @cached_property
+    def scores(self) -> dict[str, dict[str, float | None]]:
+        """id -> metric -> per-item score (raw scale), each metric from its own scoring; split order."""
+        out: dict[str, dict[str, float | None]] = {}
+        for key in self.run.metric_keys():
+            for item_id, row in self._rows(key).items():
+                out.setdefault(item_id, {})[key] = row.scores.get(key)
+        return out
+
+    @cached_property
+    def stats(self) -> dict[str, dict[str, list[float]]]:
+        """id -> metric -> sufficient statistics, for corpus-level metrics."""
+        out: dict[str, dict[str, list[float]]] = {}
+        for key in self.run.metric_keys():
+            for item_id, row in self._rows(key).items():
+                if key in row.stats:
+                    out.setdefault(item_id, {})[key] = row.stats[key]
+        return out
+
+    def _rows(self, key: str) -> dict:
+        s = self.run.scoring_for(key)
+        if s is None:
+            return {}
+        try:
+            return s.rows()
+        except DataError as exc:
+            note = f"per-item scores unreadable: {exc}"
+            if note not in self.notes:
+                self.notes.append(note)
+            return {}
 
     @property
     def report_name(self) -> str:
@@ -80,49 +123,14 @@ class RunData:
         return "-".join(p for p in (slugify(self.model_name), slugify(self.split_name), slugify(self.run_id)) if p)
 
 
-def find_run_dirs(paths: list[Path]) -> list[Path]:
-    """Run folders named by ``paths``: a run folder, its ``results.json``, or a folder holding run folders."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_file():
-            if path.name != "results.json":
-                raise AltbenchError(f"{path}: expected a run folder or its results.json")
-            found.append(path.parent)
-        elif (path / "results.json").is_file():
-            found.append(path)
-        elif path.is_dir():
-            nested = sorted(p.parent for p in path.rglob("results.json"))
-            if not nested:
-                raise AltbenchError(f"{path}: no results.json in it or below it (is it a run folder?)")
-            found.extend(nested)
-        else:
-            raise AltbenchError(f"{path}: no such run folder")
-    unique: list[Path] = []
-    seen: set[Path] = set()
-    for p in found:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
 def load_run(path: Path) -> RunData:
     """Read one run folder; raises :class:`AltbenchError` when its results file is unusable."""
-    results_path = path / "results.json"
-    results = _read_json(results_path)
-    if not isinstance(results, dict) or results.get("schema") != SCHEMA:
-        found = results.get("schema") if isinstance(results, dict) else type(results).__name__
-        raise AltbenchError(f"{results_path}: not an {SCHEMA} file (schema: {found!r})")
-    for key in ("model", "split", "metrics", "counts"):
-        if not isinstance(results.get(key), dict):
-            raise AltbenchError(f"{results_path}: field {key!r} is missing or not an object")
+    run = read_run(path)
     notes: list[str] = []
-    scores, stats = _read_scores(path / "scores.jsonl", notes)
     predictions: dict[str, PredictionRecord] = {}
     pred_path = path / "predictions.jsonl"
     if not pred_path.is_file():
-        other = results["model"].get("predictions")  # `altbench score` records the file it scored
+        other = run.model.get("predictions")  # `altbench score --out` records the file it scored
         pred_path = Path(other) if isinstance(other, str) else pred_path
     if pred_path.is_file():
         try:
@@ -131,41 +139,18 @@ def load_run(path: Path) -> RunData:
             notes.append(f"predictions unreadable: {exc}")
     else:
         notes.append("no predictions.jsonl beside results.json: predictions are not shown")
-    run_meta = {}
+    run_meta: dict[str, Any] = {}
     if (path / "run.json").is_file():
-        meta = _read_json(path / "run.json")
+        meta = read_json(path / "run.json")
         run_meta = meta if isinstance(meta, dict) else {}
-    return RunData(path, results, scores, stats, predictions, run_meta, notes)
+    data = RunData(path, run, predictions, run_meta, notes)
+    if not any((s.scores_path and s.scores_path.is_file()) for s in run.scorings.values()):
+        notes.append("no per-item scores beside results.json: item-level scores and ranks are not available")
+    return data
 
 
 def load_runs(paths: list[Path]) -> list[RunData]:
     return [load_run(p) for p in find_run_dirs(paths)]
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AltbenchError(f"{path}: cannot read ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AltbenchError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _read_scores(path: Path, notes: list[str]) -> tuple[dict, dict]:
-    scores: dict[str, dict[str, float | None]] = {}
-    stats: dict[str, dict[str, list[float]]] = {}
-    if not path.is_file():
-        notes.append("no scores.jsonl beside results.json: item-level scores and ranks are not available")
-        return scores, stats
-    for lineno, row in iter_objects(path, "scores"):
-        if "id" not in row or not isinstance(row.get("scores"), dict):
-            raise AltbenchError(f"{path}:{lineno}: expected an object with 'id' and 'scores'")
-        item_id = str(row["id"])
-        scores[item_id] = {k: (float(v) if isinstance(v, (int, float)) else None)
-                           for k, v in row["scores"].items()}
-        if isinstance(row.get("stats"), dict):
-            stats[item_id] = row["stats"]
-    return scores, stats
 
 
 @dataclass

@@ -1,17 +1,23 @@
-"""``altbench score``: saved predictions -> scores, with no model and no torch."""
+"""``altbench score``: saved predictions -> a new scoring, with no model and no torch.
+
+Predictions that are a run folder's own ``predictions.jsonl`` (``run.json`` beside it) are scored into that
+run, as one more scoring beside the others; any other file (a foreign predictions file, the reference
+work's inference output) is scored into the folder ``--out`` names.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from altbench.data.splits import load_split
+from altbench.errors import AltbenchError, DataError
+from altbench.results import RunResults, Scoring
+from altbench.results.store import read_json
 from altbench.run import predictions as pred_store
-from altbench.run.results import build_results, utc_now, write_run_outputs
-from altbench.run.runner import split_info
-from altbench.run.scoring import check_model_metrics, score_split
+from altbench.run.results import store_scoring, utc_now
+from altbench.run.scoring import check_ids, check_model_metrics, score_split
 
 
 @dataclass
@@ -28,35 +34,51 @@ class ScoreConfig:
     metric_args: dict[str, Any] = field(default_factory=dict)
 
 
-def score_file(config: ScoreConfig) -> tuple[Path, dict[str, Any]]:
-    """Score a predictions file (altbench's or the reference work's) against a split; returns (out, results)."""
+def owning_run(predictions: Path) -> tuple[Path, dict[str, Any]] | None:
+    """(run folder, its run.json) when ``predictions`` is a run folder's own predictions file."""
+    meta = predictions.parent / "run.json"
+    if predictions.name != "predictions.jsonl" or not meta.is_file():
+        return None
+    data = read_json(meta)
+    if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), dict) or not data.get("run_id"):
+        raise DataError(f"{meta}: not an altbench run.json (no run_id and fingerprint)")
+    return predictions.parent, data
+
+
+def score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
+    """Score a predictions file against a split; returns (the run with every scoring, the new scoring)."""
     started = utc_now()
     check_model_metrics(config.metrics, config.metric_args)
+    owner = owning_run(config.predictions)
+    if owner is not None and config.out is not None and config.out.resolve() == owner[0].resolve():
+        config.out = None
     split = load_split(config.split, config.data_root, config.images)
     records = pred_store.read(config.predictions)
+    check_ids(split, records)
+    if owner is None and config.out is None:
+        raise AltbenchError(f"{config.predictions}: not the predictions.jsonl of a run folder; say where its "
+                            "results go with --out DIR")
     # Only the items the file speaks of are evaluated; the rest of the split marks it as a subset.
     ids = [it.id for it in split.items if it.id in records]
-    evaluated = [it for it in split.items if it.id in records]
+    if owner is not None and config.out is None:
+        folder, meta = owner
+        fp = meta["fingerprint"]
+        if fp.get("split_sha256") and fp["split_sha256"] != split.sha256():
+            raise DataError(f"{config.predictions}: generated on split {fp.get('split')} (sha256 "
+                            f"{str(fp['split_sha256'])[:12]}), not on {split.name} (sha256 {split.sha256()[:12]}); "
+                            "wrong --split?")
+        run_id = str(meta["run_id"])
+        model = {"name": fp.get("model"), "target": fp.get("target"), "fingerprint": fp}
+    else:
+        folder = config.out
+        meta = owner[1] if owner else {}
+        fp = meta.get("fingerprint") or {}
+        run_id = str(meta.get("run_id") or config.predictions.stem)
+        model = {"name": fp.get("model", config.predictions.stem), "target": fp.get("target"),
+                 "fingerprint": fp or None, "predictions": str(config.predictions)}
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
                          metrics=config.metrics, metric_args=config.metric_args)
-    run_meta = _run_meta(config.predictions)
-    model = {"name": run_meta.get("fingerprint", {}).get("model", config.predictions.stem),
-             "target": run_meta.get("fingerprint", {}).get("target"),
-             "fingerprint": run_meta.get("fingerprint"), "predictions": str(config.predictions)}
-    results = build_results(
-        scored, run_id=run_meta.get("run_id", config.predictions.stem), model=model,
-        split=split_info(split, evaluated, None), convention=config.convention, seed=config.seed,
-        resamples=config.resamples, started=started)
-    out = config.out or config.predictions.parent / f"{config.predictions.stem}.scores"
-    write_run_outputs(out, scored, results)
-    return out, results
-
-
-def _run_meta(predictions: Path) -> dict[str, Any]:
-    meta = predictions.parent / "run.json"
-    if meta.is_file():
-        try:
-            return json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}
-    return {}
+    return store_scoring(folder, run_id=run_id, model=model, split=split, scored=scored, started=started,
+                         evaluated_ids=ids, convention=config.convention, seed=config.seed,
+                         resamples=config.resamples, limit=None, model_metrics=config.metrics,
+                         metric_args=config.metric_args)

@@ -1,21 +1,32 @@
-"""The ``altbench.results/1`` file and the per-item ``scores.jsonl`` (see docs/results-schema.md)."""
+"""A scored run -> a typed :class:`~altbench.results.Scoring`, stored in its run folder (docs/results-schema.md)."""
 
 from __future__ import annotations
 
 import math
 import platform
 import subprocess
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from altbench import __version__
-from altbench.io import write_json_atomic, write_jsonl_atomic
-from altbench.run.scoring import ScoredRun
+from altbench.data.splits import Split
+from altbench.results import (
+    ItemScores,
+    ItemSubset,
+    MetricResult,
+    RunResults,
+    Scoring,
+    add_scoring,
+    ids_sha256,
+    scoring_key,
+)
+from altbench.results.model import finite_or_none
+from altbench.run.scoring import ScoredRun, conventions_for
 from altbench.stats.bootstrap import signature_suffix
 
-SCHEMA = "altbench.results/1"
 SCORING_LIBRARIES = ("nltk", "rouge", "pycocoevalcap", "numpy")
 
 
@@ -44,56 +55,48 @@ def git_commit() -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def build_results(
-    scored: ScoredRun,
-    *,
-    run_id: str,
-    model: dict[str, Any],
-    split: dict[str, Any],
-    convention: str,
-    seed: int,
-    resamples: int,
-    started: str,
-) -> dict[str, Any]:
+def split_header(split: Split) -> dict[str, Any]:
+    """The run's split: name, source, size and content hash (the evaluated subset is per scoring)."""
+    return {"name": split.name, "source": split.source, "n_items": len(split), "sha256": split.sha256()}
+
+
+def key_for(split: Split, evaluated_ids: Sequence[str], *, convention: str, seed: int, resamples: int,
+            limit: int | None = None, model_metrics: Sequence[str] = (), metric_args: dict[str, Any] | None = None,
+            **_: Any) -> str:
+    """The key the scoring with these settings is stored under, known before scoring."""
+    items = ItemSubset(len(evaluated_ids), len(split), ids_sha256(evaluated_ids), limit)
+    return scoring_key(conventions_for(convention), model_metrics, metric_args, resamples, seed, items)
+
+
+def to_scoring(scored: ScoredRun, *, split: Split, evaluated_ids: Sequence[str], convention: str, seed: int,
+               resamples: int, started: str, limit: int | None = None, model_metrics: Sequence[str] = (),
+               metric_args: dict[str, Any] | None = None) -> tuple[Scoring, list[ItemScores]]:
+    """A scored run as a typed :class:`Scoring` (keyed by its settings) and its per-item rows."""
     ci_sig = signature_suffix(resamples, seed)
     metrics = {}
     for key, m in scored.metrics.items():
         lo, hi = scored.ci95.get(key, (math.nan, math.nan))
-        metrics[key] = {
-            "value": _num(m.value), "ci95": [_num(lo), _num(hi)], "n": m.n_scored,
-            "higher_is_better": m.higher_is_better, "scale": m.scale, "aggregator": m.aggregator,
-            "signature": f"{m.signature}|{ci_sig}",
-        }
-    results = {
-        "schema": SCHEMA,
-        "run_id": run_id,
-        "model": model,
-        "split": split,
-        "convention": convention,
-        "conventions": scored.conventions,
-        "metrics": metrics,
-        "counts": scored.counts,
-        "failures": scored.failures,
-        "missing": scored.missing,
-        "bootstrap": {"resamples": resamples, "seed": seed, "method": "percentile, paired over items",
-                      "level": 0.95},
-        "seed": seed,
-        "versions": versions(),
-        "git_commit": git_commit(),
-        "timestamps": {"started": started, "finished": utc_now()},
-    }
-    if scored.metric_models:  # model-based metrics: who scored, and the items each could not score
-        results["metric_failures"] = scored.metric_failures
-        results["metric_models"] = scored.metric_models
-    return results
+        metrics[key] = MetricResult(key, finite_or_none(m.value), (finite_or_none(lo), finite_or_none(hi)),
+                                    m.n_scored, m.higher_is_better, m.scale, m.aggregator,
+                                    f"{m.signature}|{ci_sig}")
+    items = ItemSubset(len(evaluated_ids), len(split), ids_sha256(evaluated_ids), limit)
+    key = key_for(split, evaluated_ids, convention=convention, seed=seed, resamples=resamples, limit=limit,
+                  model_metrics=model_metrics, metric_args=metric_args)
+    scoring = Scoring(
+        key=key, convention=convention, conventions=list(scored.conventions), metrics=metrics,
+        counts=dict(scored.counts), items=items, failures=list(scored.failures), missing=list(scored.missing),
+        model_metrics=list(model_metrics), metric_failures=scored.metric_failures,
+        metric_models=scored.metric_models,
+        bootstrap={"resamples": resamples, "seed": seed, "method": "percentile, paired over items", "level": 0.95},
+        seed=seed, versions=versions(), git_commit=git_commit(),
+        timestamps={"started": started, "finished": utc_now()})
+    rows = [ItemScores(r["id"], r["scores"], r.get("stats", {})) for r in scored.per_item_rows()]
+    return scoring, rows
 
 
-def write_run_outputs(out_dir: Path, scored: ScoredRun, results: dict[str, Any]) -> None:
-    """The per-item scores and the results file of a scored run, each written atomically."""
-    write_jsonl_atomic(out_dir / "scores.jsonl", scored.per_item_rows())
-    write_json_atomic(out_dir / "results.json", results)
-
-
-def _num(x: float) -> float | None:
-    """JSON has no NaN: an undefined value is written as null."""
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+def store_scoring(folder: Path, *, run_id: str, model: dict[str, Any], split: Split, scored: ScoredRun,
+                  **settings: Any) -> tuple[RunResults, Scoring]:
+    """Add ``scored`` to the run folder as a new scoring; returns (the run, that scoring)."""
+    scoring, rows = to_scoring(scored, split=split, **settings)
+    run = add_scoring(folder, run_id=run_id, model=model, split=split_header(split), scoring=scoring, rows=rows)
+    return run, run.scorings[scoring.key]

@@ -25,8 +25,9 @@ from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY
+from altbench.results import RunResults, Scoring, load_run
 from altbench.run import predictions as pred_store
-from altbench.run.results import build_results, utc_now, write_run_outputs
+from altbench.run.results import key_for, store_scoring, utc_now
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,18 @@ class RunConfig:
 
 @dataclass
 class RunOutcome:
+    """run: every scoring of the run folder; scoring: the one this invocation made."""
+
     run_dir: Path
-    results: dict[str, Any]
+    run: RunResults
+    scoring: Scoring
     generated: int
     resumed: int
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """This invocation's scoring with the run header, flat (see :meth:`RunResults.flat`)."""
+        return self.run.flat(self.scoring)
 
 
 def fingerprint(entry_name: str, target: str, args: dict, adapter: Adapter, split: Split, seed: int) -> dict:
@@ -110,23 +119,25 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         if progress:
             progress(resumed + start + len(batch), resumed + len(mine))
     shard.barrier()
+    ids = [it.id for it in items]
+    settings = {"evaluated_ids": ids, "convention": config.convention, "seed": config.seed,
+                "resamples": config.resamples, "limit": config.limit, "model_metrics": config.metrics,
+                "metric_args": config.metric_args}
     if not shard.main:  # the main process merges, scores and writes; the others return its results
         shard.barrier()
-        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-        return RunOutcome(run_dir, results, generated=len(mine), resumed=resumed)
+        run_results = load_run(run_dir)
+        scoring = run_results.scorings[key_for(split, ids, **settings)]
+        return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
     shard.merge(run_dir, pred_path, items)
 
     records = pred_store.read(pred_path) if pred_path.exists() else {}
-    scored = score_split(split, records, config.convention, [it.id for it in items],
-                         resamples=config.resamples, seed=config.seed, metrics=config.metrics,
-                         metric_args=config.metric_args)
-    results = build_results(
-        scored, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp},
-        split=split_info(split, items, config.limit), convention=config.convention, seed=config.seed,
-        resamples=config.resamples, started=started)
-    write_run_outputs(run_dir, scored, results)
+    scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
+                         metrics=config.metrics, metric_args=config.metric_args)
+    run_results, scoring = store_scoring(
+        run_dir, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp}, split=split,
+        scored=scored, started=started, **settings)
     shard.barrier()
-    return RunOutcome(run_dir, results, generated=len(mine), resumed=resumed)
+    return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
 
 
 @dataclass(frozen=True)
@@ -195,11 +206,6 @@ class Shard:
                 os.fsync(fh.fileno())
         for part in parts:
             part.unlink()
-
-
-def split_info(split: Split, items: Sequence[Item], limit: int | None) -> dict[str, Any]:
-    return {"name": split.name, "source": split.source, "n_items": len(split), "n_evaluated": len(items),
-            "sha256": split.sha256(), "subset": len(items) < len(split), "limit": limit}
 
 
 def _claim(run_dir: Path, fp: dict, rid: str) -> None:

@@ -78,12 +78,7 @@ def score_split(
     ``metrics`` names model-based metrics (``clipscore``, ``refclipscore``, ``bertscore``, ``judge``), keyed
     ``model/<name>``; ``metric_args`` configures them (``{"clipscore": {"model": PATH}}``).
     """
-    known = {item.id for item in split.items}
-    unknown = [i for i in records if i not in known]
-    if unknown:
-        shown = ", ".join(repr(i) for i in unknown[:3])
-        raise DataError(f"{len(unknown)} prediction id(s) are not in split {split.name} (e.g. {shown}); "
-                        "wrong --split?")
+    known = check_ids(split, records)
     wanted = set(item_ids) if item_ids is not None else known
     scored, failures, missing = [], [], []
     for item in split.items:
@@ -121,6 +116,17 @@ def score_split(
     }
     return ScoredRun(scores, ci, [item.id for item, _ in scored], failures, missing, counts, convs,
                      model_out.failures if model_out else {}, model_out.models if model_out else {})
+
+
+def check_ids(split: Split, records: Mapping[str, PredictionRecord]) -> set[str]:
+    """The split's ids; :class:`DataError` when a prediction names an item the split does not have."""
+    known = {item.id for item in split.items}
+    unknown = [i for i in records if i not in known]
+    if unknown:
+        shown = ", ".join(repr(i) for i in unknown[:3])
+        raise DataError(f"{len(unknown)} prediction id(s) are not in split {split.name} (e.g. {shown}); "
+                        "wrong --split?")
+    return known
 
 
 def check_model_metrics(metrics: Sequence[str], metric_args: Mapping[str, Any] | None) -> None:

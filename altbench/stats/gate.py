@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from altbench.errors import AltbenchError
+from altbench.results import MetricResult
 from altbench.stats.comparable import (
     LoadedRun,
     NotComparableError,
-    aligned_blocks,
+    all_metric_keys,
     check_comparable,
     label_runs,
     load_run,
     resolve_metric,
 )
-from altbench.stats.paired import compare_pairs
+from altbench.stats.engine import Policy, analyse_pair
 
 SCHEMA = "altbench.regress/1"
 EXIT = {"pass": 0, "regression": 1, "inconclusive": 3, "not_comparable": 4}
@@ -71,6 +72,8 @@ class MetricVerdict:
     p_bootstrap: float
     p_permutation: float
     scale: float = 1.0
+    p_holm: float = float("nan")  # the analysis engine's decision p-value (as compare and the leaderboard)
+    significant: bool = False  # the engine's verdict: the two runs differ significantly on this metric
 
     def line(self, level: float) -> str:
         """One human-readable line for a CI log."""
@@ -79,7 +82,8 @@ class MetricVerdict:
         return (f"{self.status.upper():<12} {self.metric:<20} baseline {_f(self.baseline, s)} -> candidate "
                 f"{_f(self.candidate, s)}  diff {_f(self.delta, s, True)}  {level:.0%} CI "
                 f"[{_f(self.ci[0], s, True)}, {_f(self.ci[1], s, True)}]  margin {self.margin:g} "
-                f"({direction})")
+                f"({direction}; {'significant' if self.significant else 'no significant'} difference, "
+                f"p Holm {_p(self.p_holm)})")
 
 
 def _f(x: float, scale: float, sign: bool = False) -> str:
@@ -88,6 +92,12 @@ def _f(x: float, scale: float, sign: bool = False) -> str:
         return "n/a"
     digits = 2 if scale != 1.0 or abs(x) >= 10 else 4
     return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+
+
+def _p(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
 
 
 def decide(lo: float, hi: float, margin: float) -> str:
@@ -132,8 +142,7 @@ class Verdict:
         def run_info(r: LoadedRun | None) -> dict[str, Any] | None:
             if r is None:
                 return None
-            return {"path": str(r.path), "label": r.label, "run_id": r.results.get("run_id"),
-                    "model": (r.results.get("model") or {}).get("name")}
+            return {"path": str(r.path), "label": r.label, "run_id": r.run.run_id, "model": r.run.model_name}
 
         return {
             "schema": SCHEMA, "status": self.status, "exit_code": self.exit_code, "reason": self.reason,
@@ -143,6 +152,7 @@ class Verdict:
             "method": "two-sided paired percentile bootstrap interval of candidate - baseline; pass if its "
                       "lower bound (oriented: positive = better) >= -margin, regression if its upper bound "
                       "< -margin",
+            "significance": Policy.DESCRIPTION,
             "metrics": [_verdict_dict(m) for m in self.metrics],
         }
 
@@ -156,11 +166,11 @@ def _verdict_dict(m: MetricVerdict) -> dict[str, Any]:
             "delta": _num(m.delta), "ci": [_num(m.ci[0]), _num(m.ci[1])], "improvement": _num(m.improvement),
             "improvement_ci": [_num(m.improvement_ci[0]), _num(m.improvement_ci[1])], "margin": m.margin,
             "higher_is_better": m.higher_is_better, "p_bootstrap": _num(m.p_bootstrap),
-            "p_permutation": _num(m.p_permutation)}
+            "p_permutation": _num(m.p_permutation), "p_holm": _num(m.p_holm), "significant": m.significant}
 
 
 # ------------------------------------------------------------------------------------------ metrics
-def default_margin(key: str, meta: dict[str, Any], margin: float | None = None) -> float:
+def default_margin(key: str, meta: MetricResult, margin: float | None = None) -> float:
     """``margin`` if given, else the documented default for ``key`` in its reported scale."""
     if margin is not None:
         return margin
@@ -168,7 +178,7 @@ def default_margin(key: str, meta: dict[str, Any], margin: float | None = None) 
     if group == "diag" and name in DEFAULT_DIAG_MARGINS:
         return DEFAULT_DIAG_MARGINS[name]
     if name in DEFAULT_MARGIN_POINTS:
-        return DEFAULT_MARGIN_POINTS[name] * float(meta.get("scale", 1.0)) / 100.0
+        return DEFAULT_MARGIN_POINTS[name] * meta.scale / 100.0
     raise AltbenchError(f"no default margin for {key}; give one as --metric {key}:MARGIN")
 
 
@@ -176,9 +186,8 @@ def parse_specs(specs: Sequence[str], runs: Sequence[LoadedRun], margin: float |
                 include_diagnostics: bool = False) -> list[MetricSpec]:
     """``NAME[:MARGIN]`` options -> metric keys with margins; without any, the convention's main metrics."""
     base = runs[0]
-    keys = list(base.metrics)
-    for run in runs[1:]:
-        keys += [k for k in run.metrics if k not in keys]
+    keys = all_metric_keys(runs)
+    common = [k for k in keys if all(k in r.metrics for r in runs)]
     out: list[MetricSpec] = []
     if specs:
         for spec in specs:
@@ -191,11 +200,11 @@ def parse_specs(specs: Sequence[str], runs: Sequence[LoadedRun], margin: float |
                     raise AltbenchError(f"--metric {spec!r}: margin {raw!r} is not a number") from None
                 if not math.isfinite(value) or value < 0:
                     raise AltbenchError(f"--metric {spec!r}: the margin must be a number >= 0")
-            key = resolve_metric(name, keys)
+            key = resolve_metric(name, keys, common)
             meta = base.metrics.get(key) or next(r.metrics[key] for r in runs if key in r.metrics)
             out.append(MetricSpec(key, default_margin(key, meta, value if sep else margin)))
     else:
-        conventions = base.results.get("conventions") or [base.convention]
+        conventions = base.run.headline.conventions
         for conv in conventions:
             for name in MAIN_METRICS.get(conv, ()):
                 key = f"{conv}/{name}"
@@ -206,7 +215,7 @@ def parse_specs(specs: Sequence[str], runs: Sequence[LoadedRun], margin: float |
                     if k.startswith("diag/")]
         if not out:
             raise AltbenchError(f"{base.results_path}: none of the main metrics of convention "
-                                f"{base.convention} is in the baseline; name them with --metric")
+                                f"{', '.join(conventions)} is in the baseline; name them with --metric")
     if len({s.key for s in out}) != len(out):
         raise AltbenchError("a metric is named twice in --metric")
     return out
@@ -232,19 +241,17 @@ def regress(baseline: Path | str, candidate: Path | str, specs: Sequence[str] = 
         check_comparable(runs, [s.key for s in chosen])
     except NotComparableError as exc:
         return Verdict("not_comparable", EXIT["not_comparable"], (), reason=exc.reason, **common)
-    keys = [s.key for s in chosen]
-    blocks = aligned_blocks(runs, keys)
-    (tests,) = compare_pairs(blocks, [(0, 1)], resamples=resamples, trials=resamples, seed=seed,
-                             level=1.0 - alpha)
+    analysis = analyse_pair(base_run, cand_run, Policy(resamples, resamples, seed, 1.0 - alpha, alpha))
     verdicts = []
-    for m, (spec, test) in enumerate(zip(chosen, tests)):
-        hib = bool(base_run.metrics[spec.key].get("higher_is_better", True))
-        sign = 1.0 if hib else -1.0
+    for spec in chosen:
+        t = analysis.tests[spec.key]
+        test = t.test
+        sign = 1.0 if t.higher_is_better else -1.0
         lo, hi = sorted((sign * test.ci_low, sign * test.ci_high))
         verdicts.append(MetricVerdict(
-            spec.key, decide(lo, hi, spec.margin), blocks[0][m].value(), blocks[1][m].value(), test.delta,
-            (test.ci_low, test.ci_high), sign * test.delta, (lo, hi), spec.margin, hib, test.p_bootstrap,
-            test.p_permutation, float(base_run.metrics[spec.key].get("scale", 1.0))))
+            spec.key, decide(lo, hi, spec.margin), t.value_a, t.value_b, test.delta, (test.ci_low, test.ci_high),
+            sign * test.delta, (lo, hi), spec.margin, t.higher_is_better, test.p_bootstrap, test.p_permutation,
+            t.scale, t.p_holm, t.significant))
     statuses = {v.status for v in verdicts}
     status = "regression" if "regression" in statuses else "inconclusive" if "inconclusive" in statuses else "pass"
     code = EXIT[status]

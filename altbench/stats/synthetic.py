@@ -1,12 +1,11 @@
-"""Synthetic run folders (``results.json`` + ``scores.jsonl``) from arrays: for tests, the benchmark and docs.
+"""Synthetic run folders from arrays: for tests, the benchmark and docs.
 
-The files follow docs/results-schema.md exactly as ``altbench run`` writes them, so compare and regress can
-be exercised without any model or scorer.
+Written by the one results writer (:func:`altbench.results.add_scoring`), exactly as ``altbench run``
+writes them, so compare, regress and the leaderboard can be exercised without any model or scorer.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from altbench.metrics.base import MetricScores
+from altbench.results import (
+    ItemScores,
+    ItemSubset,
+    MetricResult,
+    Scoring,
+    add_scoring,
+    ids_sha256,
+    scoring_key,
+)
 from altbench.stats.bootstrap import bootstrap_ci, signature_suffix
 
 SPLIT_SHA = "0" * 64
@@ -53,28 +61,20 @@ def write_run(folder: Path, columns: Mapping[str, Column | np.ndarray], *, ids: 
                                    c.higher_is_better)
     ci = bootstrap_ci(scores, resamples=resamples, seed=seed)
     suffix = signature_suffix(resamples, seed)
-    metrics = {
-        key: {"value": m.value, "ci95": list(ci[key]), "n": n, "higher_is_better": m.higher_is_better,
-              "scale": m.scale, "aggregator": m.aggregator, "signature": f"{m.signature}|{suffix}"}
-        for key, m in scores.items()
-    }
-    results = {
-        "schema": "altbench.results/1", "run_id": run_id or f"{model}-{seed}", "model": {"name": model},
-        "split": {"name": split, "source": "synthetic", "n_items": n, "n_evaluated": n, "sha256": split_sha256,
-                  "subset": False, "limit": None},
-        "convention": convention, "conventions": [convention], "metrics": metrics,
-        "counts": {"items": n, "scored": n, "failed": 0, "missing": 0, "empty": 0}, "failures": [],
-        "missing": [], "bootstrap": {"resamples": resamples, "seed": seed, "method": "percentile", "level": 0.95},
-        "seed": seed,
-    }
-    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    with (folder / "scores.jsonl").open("w", encoding="utf-8") as fh:
-        for i, item_id in enumerate(ids):
-            row: dict = {"id": item_id, "scores": {k: _finite(m.per_item[i]) for k, m in scores.items()}}
-            stats = {k: m.stats[i].tolist() for k, m in scores.items() if m.aggregator != "mean"}
-            if stats:
-                row["stats"] = stats
-            fh.write(json.dumps(row) + "\n")
+    metrics = {key: MetricResult(key, m.value, ci[key], n, m.higher_is_better, m.scale, m.aggregator,
+                                 f"{m.signature}|{suffix}") for key, m in scores.items()}
+    items = ItemSubset(n, n, ids_sha256(ids))
+    scoring = Scoring(
+        key=scoring_key([convention], [], None, resamples, seed, items), convention=convention,
+        conventions=[convention], metrics=metrics,
+        counts={"items": n, "scored": n, "failed": 0, "missing": 0, "empty": 0}, items=items,
+        bootstrap={"resamples": resamples, "seed": seed, "method": "percentile", "level": 0.95}, seed=seed)
+    rows = [ItemScores(item_id, {k: _finite(m.per_item[i]) for k, m in scores.items()},
+                       {k: m.stats[i].tolist() for k, m in scores.items() if m.aggregator != "mean"})
+            for i, item_id in enumerate(ids)]
+    add_scoring(folder, run_id=run_id or f"{model}-{seed}", model={"name": model},
+                split={"name": split, "source": "synthetic", "n_items": n, "sha256": split_sha256},
+                scoring=scoring, rows=rows)
     return folder
 
 

@@ -1,0 +1,54 @@
+"""Writing a built site to its folder, and removing what an earlier build made and this one does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from altbench import __version__
+from altbench.errors import AltbenchError
+from altbench.publish.html import (
+    Site,
+)
+
+MANIFEST = "site-manifest.json"
+
+
+def write_site(site: Site, out: Path) -> tuple[dict[str, int], list[str]]:
+    """Write the files; remove files an earlier build made that this one no longer makes.
+
+    Refuses to overwrite a file that the previous build (per its manifest) did not generate.
+    """
+    manifest_path = out / MANIFEST
+    previous: list[str] = []
+    if manifest_path.is_file():
+        try:
+            previous = [str(p) for p in json.loads(manifest_path.read_text(encoding="utf-8")).get("files", [])]
+        except (OSError, json.JSONDecodeError, AttributeError, TypeError):
+            previous = []
+    foreign = [p for p in site.files if p not in previous and (out / p).exists()]
+    if foreign:
+        raise AltbenchError(f"{out}: would overwrite {foreign[0]!r}, which altbench did not generate there; "
+                            "choose another --out or remove it")
+    removed = []
+    for rel in sorted(set(previous) - set(site.files)):
+        path = out / rel
+        if path.is_file() and ".." not in Path(rel).parts:
+            path.unlink()
+            removed.append(rel)
+            _prune(path.parent, out)
+    for rel, data in sorted(site.files.items()):
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+    manifest = {"generator": f"altbench {__version__}", "files": sorted(site.files)}
+    manifest_path.write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    return {rel: len(data) for rel, data in site.files.items()}, removed
+
+
+def _prune(folder: Path, root: Path) -> None:
+    root = root.resolve()
+    while folder.resolve() != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent

@@ -1,0 +1,251 @@
+"""The typed results model: a run's results, each of its scorings, a metric result and per-item scores.
+
+A run folder holds one generation (``predictions.jsonl``) and any number of *scorings* of it: each scoring
+is one (conventions, model metrics and their settings, bootstrap settings, item subset) and is stored under
+its own key, so no rerun or rescore replaces another. The run's *headline* is its fullest scoring; a metric
+is always read from the fullest scoring that has it (:meth:`RunResults.scoring_for`), so a ``--limit`` run
+never shadows a full one.
+
+These classes are plain data: :mod:`altbench.results.store` reads and writes them (schema in
+docs/results-schema.md), nothing here touches the disk except :meth:`Scoring.rows`, which reads the
+scoring's per-item file on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "altbench.results/2"
+SCHEMA_V1 = "altbench.results/1"
+
+
+def finite_or_none(x: float | None) -> float | None:
+    """JSON has no NaN: an undefined value is written as null."""
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric of one scoring, in the convention's reported scale.
+
+    key:        ``<convention>/<name>`` (``paper/rougeL``), ``model/<name>`` or ``diag/<name>``.
+    value:      the corpus value as the convention reports it; None when undefined.
+    ci95:       percentile bootstrap interval over items (unrounded); Nones when undefined.
+    n:          items with a defined per-item score.
+    aggregator: how the corpus value is rebuilt from summed per-item statistics (see metrics.base).
+    scale:      raw aggregate -> reported value.
+    signature:  every setting that changes the number, then the interval settings after ``|ci:``.
+    """
+
+    key: str
+    value: float | None
+    ci95: tuple[float | None, float | None]
+    n: int
+    higher_is_better: bool = True
+    scale: float = 1.0
+    aggregator: str = "mean"
+    signature: str = ""
+
+    @property
+    def base_signature(self) -> str:
+        """The signature without the interval settings: what must match for two numbers to be compared."""
+        cut = self.signature.find("|ci:")
+        return self.signature if cut < 0 else self.signature[:cut]
+
+    @property
+    def is_diagnostic(self) -> bool:
+        return self.key.startswith("diag/")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": finite_or_none(self.value), "ci95": [finite_or_none(x) for x in self.ci95], "n": self.n,
+                "higher_is_better": self.higher_is_better, "scale": self.scale, "aggregator": self.aggregator,
+                "signature": self.signature}
+
+    @classmethod
+    def from_dict(cls, key: str, d: dict[str, Any]) -> MetricResult:
+        ci = d.get("ci95") or [None, None]
+        return cls(key, d.get("value"), (ci[0], ci[1]), int(d.get("n") or 0), bool(d.get("higher_is_better", True)),
+                   float(d.get("scale") or 1.0), str(d.get("aggregator") or "mean"), str(d.get("signature") or ""))
+
+
+@dataclass(frozen=True)
+class ItemScores:
+    """One scored item: per-item scores (raw scale; None = the metric could not score it) and, for
+    corpus-level metrics, the sufficient statistics the corpus value is aggregated from."""
+
+    id: str
+    scores: dict[str, float | None]
+    stats: dict[str, list[float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"id": self.id, "scores": self.scores}
+        if self.stats:
+            row["stats"] = self.stats
+        return row
+
+
+@dataclass(frozen=True)
+class ItemSubset:
+    """Which items of the split a scoring evaluated."""
+
+    n_evaluated: int
+    n_split: int
+    ids_sha256: str  # over the evaluated ids, in split order
+    limit: int | None = None
+
+    @property
+    def subset(self) -> bool:
+        return self.n_evaluated < self.n_split
+
+
+@dataclass
+class Scoring:
+    """One scoring of a run's predictions.
+
+    key:          stable name of the settings (see :func:`altbench.results.store.scoring_key`).
+    convention:   what was asked: ``paper``, ``coco`` or ``both``; ``conventions`` lists what was scored.
+    model_metrics: model-based metrics asked for (``clipscore``, ...), with ``metric_models`` saying which
+                  model scored and ``metric_failures`` the items each could not score, by reason.
+    items:        the evaluated subset of the split.
+    counts:       ``items`` (evaluated), ``scored``, ``failed``, ``missing``, ``empty``.
+    failures:     ``[{"id", "error"}]`` of failed generations (never scored as empty text).
+    scores_path:  the per-item file; :meth:`rows` reads it once.
+    """
+
+    key: str
+    convention: str
+    conventions: list[str]
+    metrics: dict[str, MetricResult]
+    counts: dict[str, int]
+    items: ItemSubset
+    failures: list[dict[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    model_metrics: list[str] = field(default_factory=list)
+    metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootstrap: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    versions: dict[str, str | None] = field(default_factory=dict)
+    git_commit: str | None = None
+    timestamps: dict[str, str] = field(default_factory=dict)
+    scores_file: str = ""  # relative to the run folder
+    scores_path: Path | None = field(default=None, repr=False, compare=False)
+    _rows: dict[str, ItemScores] | None = field(default=None, repr=False, compare=False)
+
+    def rows(self) -> dict[str, ItemScores]:
+        """Per-item scores by id, in split order (read from :attr:`scores_path` on first use)."""
+        if self._rows is None:
+            from altbench.results.store import read_item_scores
+
+            if self.scores_path is None:
+                self._rows = {}
+            else:
+                self._rows = read_item_scores(self.scores_path)
+        return self._rows
+
+    def set_rows(self, rows: list[ItemScores]) -> None:
+        self._rows = {r.id: r for r in rows}
+
+    @property
+    def fullness(self) -> tuple[int, int, int, int]:
+        """Orders scorings: more items evaluated, then more scored, more conventions, more metrics."""
+        return (self.items.n_evaluated, int(self.counts.get("scored", 0)), len(self.conventions), len(self.metrics))
+
+    def summary_dict(self) -> dict[str, Any]:
+        """What results.json stores for this scoring (the per-item rows live in :attr:`scores_file`)."""
+        out: dict[str, Any] = {
+            "convention": self.convention, "conventions": self.conventions, "model_metrics": self.model_metrics,
+            "items": {"n_evaluated": self.items.n_evaluated, "n_split": self.items.n_split,
+                      "subset": self.items.subset, "limit": self.items.limit,
+                      "ids_sha256": self.items.ids_sha256},
+            "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
+            "counts": self.counts, "failures": self.failures, "missing": self.missing,
+            "bootstrap": self.bootstrap, "seed": self.seed, "versions": self.versions,
+            "git_commit": self.git_commit, "timestamps": self.timestamps, "scores_file": self.scores_file,
+        }
+        if self.metric_models:
+            out["metric_failures"] = self.metric_failures
+            out["metric_models"] = self.metric_models
+        return out
+
+
+@dataclass
+class RunResults:
+    """A run's results: who generated on what, and every scoring of those predictions.
+
+    path:    the run folder (or the folder ``altbench score --out`` wrote).
+    run_id:  the run's fingerprint hash (see docs/results-schema.md).
+    model:   ``name``, ``target``, ``fingerprint``; ``predictions`` for a scored foreign file.
+    split:   ``name``, ``source``, ``n_items``, ``sha256`` (of the split's content).
+    scorings: by key, in the order they were first written.
+    schema:  the schema the file was read as (version 1 files are read as one scoring).
+    """
+
+    path: Path
+    run_id: str
+    model: dict[str, Any]
+    split: dict[str, Any]
+    scorings: dict[str, Scoring]
+    schema: str = SCHEMA
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model.get("name") or "unnamed model")
+
+    @property
+    def split_name(self) -> str:
+        return str(self.split.get("name") or "unnamed split")
+
+    @property
+    def split_sha256(self) -> str | None:
+        return self.split.get("sha256")
+
+    def ordered(self) -> list[Scoring]:
+        """Scorings fullest first; among equals, the one written first (a rescore never takes over)."""
+        indexed = list(enumerate(self.scorings.values()))
+        return [s for _, s in sorted(indexed, key=lambda t: (tuple(-x for x in t[1].fullness), t[0]))]
+
+    @property
+    def headline(self) -> Scoring:
+        """The fullest scoring: what a one-line summary of the run shows."""
+        if not self.scorings:
+            raise ValueError(f"{self.path}: run has no scoring")
+        return self.ordered()[0]
+
+    def scoring_for(self, metric: str, convention: str | None = None) -> Scoring | None:
+        """The fullest scoring that reports ``metric`` (optionally: one that scored ``convention``)."""
+        for s in self.ordered():
+            if metric in s.metrics and (convention is None or convention in s.conventions):
+                return s
+        return None
+
+    def metric_keys(self) -> list[str]:
+        """Every metric any scoring reports, headline's first."""
+        keys: list[str] = []
+        for s in self.ordered():
+            keys += [k for k in s.metrics if k not in keys]
+        return keys
+
+    def metric(self, key: str) -> MetricResult | None:
+        s = self.scoring_for(key)
+        return s.metrics[key] if s else None
+
+    def metric_view(self) -> dict[str, MetricResult]:
+        """Each metric from the fullest scoring that has it."""
+        return {k: m for k in self.metric_keys() if (m := self.metric(k)) is not None}
+
+    def flat(self, scoring: Scoring | None = None) -> dict[str, Any]:
+        """One scoring (default: the headline) with the run header, as one JSON-able mapping in the shape
+        of a version 1 results file: what ``--json`` output and a quick look at one scoring want."""
+        s = scoring or self.headline
+        split = {**self.split, "n_evaluated": s.items.n_evaluated, "subset": s.items.subset, "limit": s.items.limit}
+        out = {"schema": self.schema, "run_id": self.run_id, "model": self.model, "split": split,
+               "scoring": s.key, **{k: v for k, v in s.summary_dict().items() if k not in ("items", "scores_file")}}
+        return out
+
+    def __iter__(self) -> Iterator[Scoring]:
+        return iter(self.ordered())
