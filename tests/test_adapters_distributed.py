@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from altbench.data.splits import load_split
+from altbench.results import load_run
 from altbench.run import predictions as pred_store
 from altbench.run.runner import RunConfig, Shard, run
 
@@ -76,7 +77,7 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
     assert not list(dist.glob("predictions.rank*"))  # merged, then removed
     rows = _rows(dist / "predictions.jsonl")
     assert [r["id"] for r in rows] == [str(i) for i in range(10)]  # no loss, no duplicate, split order
-    results = json.loads((dist / "results.json").read_text())
+    results = load_run(dist).flat()
     assert results["counts"]["scored"] == 10 and results["counts"]["failed"] == 0
 
     single = run(

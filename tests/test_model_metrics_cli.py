@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from altbench.cli import cli
+from altbench.results import load_run
 from altbench.torch_compat import import_open_clip
 
 pytest.importorskip("torch")
@@ -59,7 +60,7 @@ def test_run_on_demo_with_every_model_metric(tiny, tmp_path):
                           *_args(tiny, server.url)])
         assert result.exit_code == 0, result.output
         assert len(server.requests) == 48
-    results = json.loads((out / "results.json").read_text())
+    results = load_run(out).flat()
     for key in MODEL_KEYS:
         m = results["metrics"][key]
         lo, hi = m["ci95"]
@@ -71,7 +72,7 @@ def test_run_on_demo_with_every_model_metric(tiny, tmp_path):
     assert results["metric_models"]["model/judge"]["usage"]["requests"]["answers"] == 48
     assert results["metric_failures"]["model/judge"] == {"parse": 0, "api": 0}
     assert "paper/bleu4" in results["metrics"] or any(k.startswith("paper/") for k in results["metrics"])
-    rows = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in load_run(out).headline.scores_path.read_text().splitlines()]
     assert len(rows) == 48 and all(set(MODEL_KEYS) <= set(r["scores"]) for r in rows)
     assert all(r["stats"]["model/judge"][1] == 1.0 for r in rows)  # (score, scored) per item
     assert "model/judge" in result.output
@@ -89,11 +90,11 @@ def test_judge_outage_then_rerun_fills_in_only_the_missing(tiny, tmp_path):
         server.down_after = 4
         first = _invoke([*args, "--metric-arg", f"judge.url={server.url}"])
         assert first.exit_code == 0, first.output
-        res = json.loads((out / "results.json").read_text())
+        res = load_run(out).flat()
         assert res["metrics"]["model/judge"]["n"] == 4 and res["metric_failures"]["model/judge"]["api"] == 6
         assert res["metrics"]["model/clipscore"]["n"] == 10  # the other metrics are whole
         assert "6 api item(s) left unscored" in first.output
-        per_item = [json.loads(line)["scores"]["model/judge"] for line in (out / "scores.jsonl").open()]
+        per_item = [json.loads(line)["scores"]["model/judge"] for line in load_run(out).headline.scores_path.open()]
         assert sum(v is None for v in per_item) == 6  # null per item, never 0
         asked = len(server.requests)
 
@@ -101,7 +102,7 @@ def test_judge_outage_then_rerun_fills_in_only_the_missing(tiny, tmp_path):
         second = _invoke([*args, "--metric-arg", f"judge.url={server.url}"])
         assert second.exit_code == 0, second.output
         assert len(server.requests) - asked == 6
-        res = json.loads((out / "results.json").read_text())
+        res = load_run(out).flat()
         assert res["metrics"]["model/judge"]["n"] == 10 and res["metric_failures"]["model/judge"]["api"] == 0
         assert "resumed: 10 items already predicted" in second.output
 
@@ -117,7 +118,7 @@ def test_score_command_with_metrics_config(tiny, tmp_path):
                       "--metrics-config", str(config), "--metric-arg", "bertscore.num_layers=2",
                       "--bootstrap", "100", "--out", str(tmp_path / "scored")])
     assert result.exit_code == 0, result.output
-    res = json.loads((tmp_path / "scored" / "results.json").read_text())
+    res = load_run(tmp_path / "scored").flat()
     assert res["metrics"]["model/clipscore"]["n"] == 5
     assert "layer:2" in res["metrics"]["model/bertscore"]["signature"]  # --metric-arg overrides the file
 
