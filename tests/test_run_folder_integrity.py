@@ -17,9 +17,9 @@ from click.testing import CliRunner
 
 from altbench.cli import cli
 from altbench.results import load_run
-from altbench.stats.compare import compare_runs
 from altbench.stats.comparable import label_runs
 from altbench.stats.comparable import load_run as load_for_comparison
+from altbench.stats.compare import compare_runs
 from altbench.stats.engine import Policy
 from altbench.stats.gate import regress
 from altbench.stats.paired import compare_pairs, holm
@@ -44,7 +44,7 @@ def _only(folder):
 
 
 def test_rerun_and_rescore_add_scorings_and_never_shadow_the_full_run(workdir):
-    ok = lambda r: r.exit_code == 0 or pytest.fail(r.output)  # noqa: E731
+    ok = lambda r: r.exit_code == 0 or pytest.fail(r.output)
     ok(_cli("run", "--model", "retrieval", "--split", "demo", "--bootstrap", "200", cwd=workdir))
     ok(_cli("run", "--model", "context-echo", "--split", "demo", "--bootstrap", "200", cwd=workdir))
     retrieval = _only(workdir / "runs" / "retrieval")
