@@ -8,7 +8,7 @@ never shadows a full one.
 
 These classes are plain data: :mod:`altbench.results.store` reads and writes them (schema in
 docs/results-schema.md), nothing here touches the disk except :meth:`Scoring.rows`, which reads the
-scoring's per-item file on first use.
+scoring's per-item file on first use (:func:`read_item_scores`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from altbench.errors import DataError
+from altbench.io import iter_objects
 
 SCHEMA = "altbench.results/2"
 SCHEMA_V1 = "altbench.results/1"
@@ -88,6 +91,24 @@ class ItemScores:
         return row
 
 
+def read_item_scores(path: Path) -> dict[str, ItemScores]:
+    """Per-item rows of a scoring by id; a duplicate id or a row without ``id``/``scores`` is an error."""
+    if not path.is_file():
+        raise DataError(f"{path}: per-item scores not found (keep the scores file with results.json)")
+    rows: dict[str, ItemScores] = {}
+    for lineno, row in iter_objects(path, "per-item scores"):
+        if "id" not in row or not isinstance(row.get("scores"), dict):
+            raise DataError(f"{path}:{lineno}: expected a per-item score row with 'id' and 'scores'")
+        item_id = str(row["id"])
+        if item_id in rows:
+            raise DataError(f"{path}:{lineno}: item id {item_id!r} appears twice")
+        scores = {str(k): (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None)
+                  for k, v in row["scores"].items()}
+        stats = row.get("stats") if isinstance(row.get("stats"), dict) else {}
+        rows[item_id] = ItemScores(item_id, scores, stats)
+    return rows
+
+
 @dataclass(frozen=True)
 class ItemSubset:
     """Which items of the split a scoring evaluated."""
@@ -139,8 +160,6 @@ class Scoring:
     def rows(self) -> dict[str, ItemScores]:
         """Per-item scores by id, in split order (read from :attr:`scores_path` on first use)."""
         if self._rows is None:
-            from altbench.results.store import read_item_scores
-
             if self.scores_path is None:
                 self._rows = {}
             else:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from altbench.errors import DataError
-from altbench.io import iter_objects, write_json_atomic, write_jsonl_atomic
+from altbench.io import write_json_atomic, write_jsonl_atomic
 from altbench.results.model import (
     SCHEMA,
     SCHEMA_V1,
@@ -72,24 +72,6 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
-
-
-def read_item_scores(path: Path) -> dict[str, ItemScores]:
-    """Per-item rows of a scoring by id; a duplicate id or a row without ``id``/``scores`` is an error."""
-    if not path.is_file():
-        raise DataError(f"{path}: per-item scores not found (keep the scores file with results.json)")
-    rows: dict[str, ItemScores] = {}
-    for lineno, row in iter_objects(path, "per-item scores"):
-        if "id" not in row or not isinstance(row.get("scores"), dict):
-            raise DataError(f"{path}:{lineno}: expected a per-item score row with 'id' and 'scores'")
-        item_id = str(row["id"])
-        if item_id in rows:
-            raise DataError(f"{path}:{lineno}: item id {item_id!r} appears twice")
-        scores = {str(k): (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None)
-                  for k, v in row["scores"].items()}
-        stats = row.get("stats") if isinstance(row.get("stats"), dict) else {}
-        rows[item_id] = ItemScores(item_id, scores, stats)
-    return rows
 
 
 def resolve(path: Path) -> tuple[Path, Path]:
