@@ -1,5 +1,5 @@
 """The package's shape: no import cycles between altbench's modules (lazy imports inside functions count
-too), and no module over 400 lines."""
+too; ``if TYPE_CHECKING:`` imports, which never run, do not), and no module over 400 lines."""
 
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     """altbench modules that ``name`` imports anywhere in its body (resolved to the deepest known module)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and _is_type_checking(block.test)
+                 for stmt in block.body for n in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in type_only:  # `if TYPE_CHECKING:` imports never run
+            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -39,6 +44,11 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
             if target and target != name and not name.startswith(target + "."):
                 found.add(target)  # a module importing its own package's __init__ is not a cycle
     return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

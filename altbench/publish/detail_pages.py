@@ -28,7 +28,7 @@ from altbench.publish.pages import (
     render,
     sort_value,
 )
-from altbench.publish.runs import RunData, slugify
+from altbench.publish.runs import RunData, scorings_text, slugify
 from altbench.publish.tables import (
     ci_figure,
     failures_table,
@@ -167,6 +167,7 @@ def model_page_html(site: Site, pg: SplitView, run: RunData, thumbs: Thumbnails,
              ("Scored / failed / missing / empty",
               f"{c.get('scored', 0)} / {c.get('failed', 0)} / {c.get('missing', 0)} / {c.get('empty', 0)}"),
              ("Convention", str(res.get("convention", "\u2013"))),
+             ("Scorings", scorings_text(run)),
              ("Bootstrap", json.dumps(res.get("bootstrap", {}), ensure_ascii=False)),
              ("Git commit", str(res.get("git_commit") or "\u2013")),
              ("Versions", ", ".join(f"{k} {v}" for k, v in (res.get("versions") or {}).items() if v))]

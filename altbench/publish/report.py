@@ -14,8 +14,16 @@ from altbench import __version__
 from altbench.errors import AltbenchError
 from altbench.publish import labels
 from altbench.publish.html import Block, Bullets, F, Facts, H, P, Pre, Site, T, page_tables
-from altbench.publish.runs import RunData, SplitGroup, attach_items, find_run_dirs, group_by_split, load_run
-from altbench.publish.site import write_site
+from altbench.publish.runs import (
+    RunData,
+    SplitGroup,
+    attach_items,
+    find_run_dirs,
+    group_by_split,
+    load_run,
+    scorings_text,
+)
+from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
     LENGTH_KEY,
     distribution,
@@ -89,7 +97,8 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
                                  + (" (subset)" if split.get("subset") else "")),
              ("Scored / failed / missing / empty",
               f"{c.get('scored', 0)} / {c.get('failed', 0)} / {c.get('missing', 0)} / {c.get('empty', 0)}"),
-             ("Convention", str(res.get("convention") or DASH))]
+             ("Convention", str(res.get("convention") or DASH)),
+             ("Scorings", scorings_text(run))]
     blocks: list[Block] = [Facts(facts)]
     for note in run.notes + ([group.items_note] if group.items_note else []):
         blocks.append(P(note, "note"))
@@ -173,7 +182,8 @@ def markdown_summary(run: RunData, top: int = 3) -> str:
              + (" (subset)" if split.get("subset") else ""),
              (f"- scored {c.get('scored', 0)}, failed {c.get('failed', 0)}, missing {c.get('missing', 0)}, "
               f"empty {c.get('empty', 0)}"),
-             f"- convention: {md_escape(run.results.get('convention', '-'))}", ""]
+             f"- convention: {md_escape(run.results.get('convention', '-'))}",
+             f"- scorings: {md_escape(scorings_text(run))}", ""]
     if run.metrics:
         lines += ["| Metric | Value | 95% CI | n |", "|---|---:|---|---:|"]
         for key in labels.metric_order(list(run.metrics)):

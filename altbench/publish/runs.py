@@ -123,6 +123,16 @@ class RunData:
         return "-".join(p for p in (slugify(self.model_name), slugify(self.split_name), slugify(self.run_id)) if p)
 
 
+def scorings_text(run: RunData) -> str:
+    """Every scoring of the run, the headline first: key and what it evaluated."""
+    parts = []
+    for s in run.run.ordered():
+        role = "headline" if s.key == run.headline.key else ""
+        what = f"{s.items.n_evaluated} of {s.items.n_split} items, {'+'.join(s.conventions)}"
+        parts.append(f"{s.key} ({', '.join(x for x in (role, what) if x)})")
+    return "; ".join(parts) + ". Each metric is shown from the fullest scoring that reports it."
+
+
 def load_run(path: Path) -> RunData:
     """Read one run folder; raises :class:`AltbenchError` when its results file is unusable."""
     run = read_run(path)
