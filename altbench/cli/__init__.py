@@ -29,7 +29,7 @@ COMMANDS = {
                     "Build an accessible static HTML leaderboard from runs."),
     "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
     "export": ("altbench.cli.export_cmd:export_group",
-               "Export altbench tasks for other harnesses (lmms-eval task YAML + utils)."),
+               "Export results as Parquet/CSV, or altbench tasks for lmms-eval (task YAML + utils)."),
     "train-baseline": ("altbench.cli.train_cmd:train_command",
                        "Train an SFT, DPO or MCM-DPO baseline with TRL (paper or CPU demo recipes)."),
 }

@@ -1,4 +1,8 @@
-"""``altbench export``: altbench's tasks for other harnesses."""
+"""``altbench export``: results as Parquet/CSV tables, and altbench's tasks for other harnesses.
+
+``altbench export results RUN... --out FILE`` (or just ``altbench export RUN... --out FILE``) writes one row
+per (run, scoring, item); ``altbench export lmms-eval OUT`` writes lmms-eval task definitions.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,48 @@ from altbench.cli.common import convention_option, data_root_option, images_opti
 from altbench.errors import AltbenchError
 
 
-@click.group("export")
+class ExportGroup(click.Group):
+    """``export RUN ...`` (a first argument that is no subcommand) means ``export results RUN ...``."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            cmd = self.commands["results"]
+            return cmd.name, cmd, args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("export", cls=ExportGroup)
 def export_group():
-    """Export altbench tasks for other evaluation harnesses."""
+    """Export results as tables (Parquet, CSV) or altbench tasks for other evaluation harnesses."""
+
+
+FORMATS = ("parquet", "csv")
+
+
+@export_group.command("results")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write (.parquet or .csv).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Default: from the --out suffix, else parquet.")
+@click.option("--split", "split", default=None,
+              help="The split the runs were made on, when not where their header says (checked by content hash).")
+@click.option("--scoring", "scorings", multiple=True, metavar="KEY",
+              help="Only these scorings (repeatable; default: every scoring of each run).")
+@data_root_option
+@images_option
+def results_command(runs, out, fmt, split, scorings, data_root, images):
+    """Write the per-item results of RUNS (run folders, their results.json, or folders holding runs) as one
+    table: run id, model, split, scoring, item id, prediction, references, context, one column per metric."""
+    from altbench.results import find_run_dirs, load_run
+    from altbench.results.frames import write_table
+
+    fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "parquet")
+    frames = [load_run(folder).to_pandas(split=split, data_root=data_root, images=images,
+                                         scorings=list(scorings) or None)
+              for folder in find_run_dirs(runs)]
+    n = write_table(frames, out, fmt)
+    click.echo(f"wrote {n} rows from {len(frames)} run(s) to {out} ({fmt})")
 
 
 @export_group.command("lmms-eval")

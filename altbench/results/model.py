@@ -191,6 +191,12 @@ class Scoring:
             out["metric_models"] = self.metric_models
         return out
 
+    def to_pandas(self, split: Any = None, predictions: Any = None) -> Any:
+        """Per-item rows of this scoring as a pandas DataFrame (:func:`altbench.results.frames.scoring_frame`)."""
+        from altbench.results.frames import scoring_frame
+
+        return scoring_frame(self, split=split, predictions=predictions)
+
 
 @dataclass
 class RunResults:
@@ -268,3 +274,10 @@ class RunResults:
 
     def __iter__(self) -> Iterator[Scoring]:
         return iter(self.ordered())
+
+    def to_pandas(self, split: Any = None, data_root: Any = None, images: Any = None,
+                  scorings: Any = None) -> Any:
+        """One row per (scoring, item) as a pandas DataFrame (:func:`altbench.results.frames.run_frame`)."""
+        from altbench.results.frames import run_frame
+
+        return run_frame(self, split=split, data_root=data_root, images=images, scorings=scorings)
