@@ -6,7 +6,7 @@ import os
 import pytest
 
 from altbench.errors import AltbenchError, MissingResourceError
-from altbench.metrics.model_metrics import score_model_metrics
+from altbench.metrics.model.registry import score_model_metrics
 
 torch = pytest.importorskip("torch")
 bert_score = pytest.importorskip("bert_score")

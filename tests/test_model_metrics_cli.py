@@ -148,7 +148,8 @@ def test_score_without_metrics_never_imports_torch(tmp_path, cache):
     preds = tmp_path / "preds.jsonl"
     preds.write_text(json.dumps({"id": "0", "prediction": "a red circle", "error": None}) + "\n")
     code = ("import sys; from click.testing import CliRunner; from altbench.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['score', {str(preds)!r}, '--split', 'demo', '--bootstrap', '100']); "
+            f"r = CliRunner().invoke(cli, ['score', {str(preds)!r}, '--split', 'demo', '--bootstrap', '100', "
+            f"'--out', {str(tmp_path / 'scored')!r}]); "
             "assert r.exit_code == 0, r.output; "
             "heavy = [m for m in ('torch', 'open_clip', 'bert_score', 'transformers') if m in sys.modules]; "
             "assert not heavy, heavy")
@@ -158,8 +159,8 @@ def test_score_without_metrics_never_imports_torch(tmp_path, cache):
 
 
 def test_docs_name_every_option():
-    from altbench.metrics import bertscore, clipscore
-    from altbench.metrics.judge import metric
+    from altbench.metrics.model import bertscore, clipscore
+    from altbench.metrics.model.judge import metric
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "model-metrics.md").read_text()
     for family, module in (("clipscore", clipscore), ("bertscore", bertscore), ("judge", metric)):

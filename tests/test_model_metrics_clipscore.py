@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from altbench.errors import AltbenchError, MissingResourceError
-from altbench.metrics import clipscore as cs
-from altbench.metrics.model_metrics import score_model_metrics
+from altbench.metrics.model import clipscore as cs
+from altbench.metrics.model.registry import score_model_metrics
 from altbench.torch_compat import import_open_clip
 
 torch = pytest.importorskip("torch")

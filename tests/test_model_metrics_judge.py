@@ -10,11 +10,11 @@ import pytest
 from test_model_metrics_helpers import FakeJudge, expected_weighted, heuristic_scores
 
 from altbench.errors import AltbenchError, MissingResourceError
-from altbench.metrics.judge import parsing
-from altbench.metrics.judge.backends import TokenLogprob
-from altbench.metrics.judge.cache import JudgeCache
-from altbench.metrics.judge.prompts import absolute_prompt, rubric_id
-from altbench.metrics.model_metrics import score_model_metrics
+from altbench.metrics.model.judge import parsing
+from altbench.metrics.model.judge.backends import TokenLogprob
+from altbench.metrics.model.judge.cache import JudgeCache
+from altbench.metrics.model.judge.prompts import absolute_prompt, rubric_id
+from altbench.metrics.model.registry import score_model_metrics
 
 CRITERIA = ("accuracy", "relevance", "salience", "conciseness", "no_redundancy")
 
@@ -321,7 +321,7 @@ def test_tiny_local_vlm_judge(demo, tmp_path):
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     torch.set_num_threads(1)
-    from altbench.metrics.judge.backends import TransformersBackend
+    from altbench.metrics.model.judge.backends import TransformersBackend
     from altbench.models.tiny import build_tiny_llava
 
     folder = build_tiny_llava(tmp_path / "tiny-llava")

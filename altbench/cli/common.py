@@ -39,7 +39,7 @@ metrics_config_option = click.option(
 def model_metric_settings(metrics: tuple[str, ...], pairs: tuple[str, ...], config: Path | None
                           ) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     """(metric names, {metric: {key: value}}) from --metrics, --metrics-config and --metric-arg."""
-    from altbench.metrics.model_metrics import load_metrics_config, nest_metric_args, parse_metric_names
+    from altbench.metrics.model.registry import load_metrics_config, nest_metric_args, parse_metric_names
 
     names = parse_metric_names(metrics)
     settings = load_metrics_config(config) if config else {}

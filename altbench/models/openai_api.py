@@ -16,43 +16,31 @@ takes ``POST {base_url}/chat/completions`` with an ``image_url`` content part. S
 
 from __future__ import annotations
 
-import base64
-import http.client
-import io
 import json
 import logging
-import os
-import random
 import threading
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from altbench.data.items import Item
-from altbench.errors import AltbenchError, MissingResourceError
+from altbench.errors import AltbenchError
 from altbench.models.base import Adapter, Generation
 from altbench.models.prompts import check_style
+from altbench.net.openai_client import (
+    LOCAL_HOSTS,
+    RETRY_STATUS,
+    ChatClient,
+    FatalError,
+    RetriesExhausted,
+    RetryableError,
+    image_data_url,
+    public_url,
+)
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-
-
-class _Retryable(Exception):
-    """A transient failure: retried, then reported as the item's error."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class _Fatal(Exception):
-    """A failure that retrying cannot fix (a 4xx answer): the item fails at once."""
+__all__ = ["LOCAL_HOSTS", "RETRY_STATUS", "OpenAIChatAdapter"]
 
 
 class OpenAIChatAdapter(Adapter):
@@ -101,15 +89,11 @@ class OpenAIChatAdapter(Adapter):
         if int(concurrency) < 1 or int(max_retries) < 0:
             raise AltbenchError("concurrency must be >= 1 and max_retries >= 0")
         self.model = str(model)
-        self.base_url = str(base_url).rstrip("/")
-        self.url = self.base_url + "/chat/completions"
+        self.client = ChatClient(base_url, api_key_env, label=self.model, timeout=float(timeout),
+                                 max_retries=int(max_retries), backoff=float(backoff), max_backoff=float(max_backoff))
+        self.base_url = self.client.base_url
+        self.url = self.client.url
         self.api_key_env = api_key_env
-        self._key = os.environ.get(api_key_env) if api_key_env else None
-        host = urllib.parse.urlsplit(self.base_url).hostname or ""
-        if not self._key and host not in LOCAL_HOSTS:
-            raise MissingResourceError(
-                f"{self.model}: no API key; set the environment variable {api_key_env} (the key for {host})"
-            )
         self.system = system
         self.max_tokens = int(max_tokens)
         self.max_tokens_param = max_tokens_param
@@ -117,10 +101,6 @@ class OpenAIChatAdapter(Adapter):
         self.top_p = top_p
         self.seed = seed
         self.concurrency = int(concurrency)
-        self.max_retries = int(max_retries)
-        self.timeout = float(timeout)
-        self.backoff = float(backoff)
-        self.max_backoff = float(max_backoff)
         self.image_format = image_format
         self.max_side = int(max_side) if max_side else None
         self.detail = detail
@@ -149,7 +129,7 @@ class OpenAIChatAdapter(Adapter):
     def fingerprint(self) -> dict[str, Any]:
         return {
             "api": "openai-chat-completions",
-            "base_url": _public_url(self.base_url),
+            "base_url": public_url(self.base_url),
             "model": self.model,
             "system": self.system,
             "max_tokens": self.max_tokens,
@@ -163,31 +143,19 @@ class OpenAIChatAdapter(Adapter):
 
     def _one(self, item: Item, image: Any) -> Generation:
         body = json.dumps(self._payload(item, image)).encode("utf-8")
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                answer = self._post(body)
-                text, meta = self._parse(answer)
-            except _Fatal as exc:
-                return Generation(
-                    item.id, None, error=self._clean(f"{exc} (no retry)"), meta={"attempts": attempts}
-                )
-            except _Retryable as exc:
-                if attempts > self.max_retries:
-                    return Generation(
-                        item.id,
-                        None,
-                        error=self._clean(f"{exc} (after {attempts} attempts)"),
-                        meta={"attempts": attempts},
-                    )
-                delay = self._delay(attempts, exc.retry_after)
-                log.debug("item %s: %s; retrying in %.2fs", item.id, self._clean(str(exc)), delay)
-                time.sleep(delay)
-                continue
-            meta["attempts"] = attempts
-            self._count(meta.get("usage") or {})
-            return Generation(item.id, text, meta=meta)
+
+        def retrying(message: str, delay: float) -> None:
+            log.debug("item %s: %s; retrying in %.2fs", item.id, message, delay)
+
+        try:
+            (text, meta), attempts = self.client.call(body, self._parse, on_retry=retrying)
+        except FatalError as exc:
+            return Generation(item.id, None, error=f"{exc} (no retry)", meta={"attempts": exc.attempts})
+        except RetriesExhausted as exc:
+            return Generation(item.id, None, error=str(exc), meta={"attempts": exc.attempts})
+        meta["attempts"] = attempts
+        self._count(meta.get("usage") or {})
+        return Generation(item.id, text, meta=meta)
 
     def _payload(self, item: Item, image: Any) -> dict[str, Any]:
         image_part: dict[str, Any] = {"url": self._data_url(image)}
@@ -216,46 +184,7 @@ class OpenAIChatAdapter(Adapter):
         return payload
 
     def _data_url(self, image: Any) -> str:
-        if self.max_side and max(image.size) > self.max_side:
-            image = image.copy()
-            image.thumbnail((self.max_side, self.max_side))
-        buf = io.BytesIO()
-        if self.image_format == "jpeg":
-            image.convert("RGB").save(buf, format="JPEG", quality=90)
-        else:
-            image.save(buf, format="PNG")
-        return f"data:image/{self.image_format};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-    def _post(self, body: bytes) -> Any:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            detail = _error_detail(exc)
-            if exc.code in (401, 403):
-                raise AltbenchError(
-                    f"{self.model}: the API at {_public_url(self.base_url)} refused the key in "
-                    f"${self.api_key_env} (HTTP {exc.code})"
-                ) from None
-            if exc.code in RETRY_STATUS:
-                raise _Retryable(f"HTTP {exc.code}{detail}", _retry_after(exc.headers)) from None
-            raise _Fatal(f"HTTP {exc.code}{detail}") from None
-        except TimeoutError:
-            raise _Retryable(f"timed out after {self.timeout:g}s") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise _Retryable(f"timed out after {self.timeout:g}s") from None
-            raise _Retryable(f"connection failed ({exc.reason})") from None
-        except (OSError, http.client.HTTPException) as exc:  # reset, dropped, cut short (IncompleteRead)
-            raise _Retryable(f"connection failed ({type(exc).__name__})") from None
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise _Retryable(f"answer is not JSON ({raw[:60]!r})") from None
+        return image_data_url(image, self.image_format, self.max_side)
 
     @staticmethod
     def _parse(answer: Any) -> tuple[str, dict[str, Any]]:
@@ -263,12 +192,12 @@ class OpenAIChatAdapter(Adapter):
             choice = answer["choices"][0]
             content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise _Retryable("answer has no choices[0].message.content") from None
+            raise RetryableError("answer has no choices[0].message.content") from None
         if isinstance(content, list):  # some servers answer with content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         if not isinstance(content, str):
             reason = choice.get("finish_reason") if isinstance(choice, dict) else None
-            raise _Fatal(f"answer has no text (finish_reason={reason})")
+            raise FatalError(f"answer has no text (finish_reason={reason})")
         meta: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
         usage = answer.get("usage")
         if isinstance(usage, dict):
@@ -279,48 +208,14 @@ class OpenAIChatAdapter(Adapter):
             }
         return content.strip(), meta
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(self.max_backoff, max(0.0, retry_after))
-        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        return base * (0.5 + random.random() / 2)
-
     def _count(self, usage: dict[str, int]) -> None:
         with self._lock:
             self.usage_totals["requests"] += 1
             for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 self.usage_totals[key] += int(usage.get(key, 0))
 
-    def _clean(self, message: str) -> str:
-        return message.replace(self._key, "***") if self._key else message
-
     def __del__(self) -> None:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        body = json.loads(exc.read() or b"{}")
-        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError):
-        message = None
-    return f": {str(message)[:200]}" if message else ""
-
-
-def _public_url(url: str) -> str:
-    """The URL without credentials, query or fragment (what may be written to disk)."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))

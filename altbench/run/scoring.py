@@ -105,7 +105,7 @@ def score_split(
         for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
             scores[f"diag/{name}"] = m
         if metrics:
-            from altbench.metrics.model_metrics import score_model_metrics
+            from altbench.metrics.model.registry import score_model_metrics
 
             model_out = score_model_metrics(metrics, split, [item for item, _ in scored], preds, metric_args)
             scores.update(model_out.scores)
@@ -132,7 +132,7 @@ def check_ids(split: Split, records: Mapping[str, PredictionRecord]) -> set[str]
 def check_model_metrics(metrics: Sequence[str], metric_args: Mapping[str, Any] | None) -> None:
     """Fail early (before any generation) on unknown model metrics or options, or an absent model or key."""
     if metrics or metric_args:
-        from altbench.metrics.model_metrics import resolve
+        from altbench.metrics.model.registry import resolve
 
         resolve(metrics, metric_args)
 

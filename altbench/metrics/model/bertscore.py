@@ -23,7 +23,7 @@ from typing import Any
 
 from altbench.errors import AltbenchError, MissingResourceError
 from altbench.metrics.base import signature
-from altbench.metrics.model_metrics import (
+from altbench.metrics.model.base import (
     MetricRequest,
     MetricResult,
     defined_scores,

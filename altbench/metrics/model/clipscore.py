@@ -35,7 +35,7 @@ from altbench.data.images import ImageLoadError, image_bytes, load_image
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, MissingResourceError
 from altbench.metrics.base import signature
-from altbench.metrics.model_metrics import (
+from altbench.metrics.model.base import (
     MetricRequest,
     MetricResult,
     defined_scores,

@@ -1,11 +1,12 @@
 """Judge backends: any OpenAI-compatible chat endpoint (text + image), or a local transformers VLM.
 
-A backend turns a :class:`~altbench.metrics.judge.prompts.Prompt` and an optional PIL image into a
+A backend turns a :class:`~altbench.metrics.model.judge.prompts.Prompt` and an optional PIL image into a
 :class:`Completion` (text, per-token log-probabilities when available, token usage), or raises
 :class:`JudgeAPIError`. It never interprets the answer. ``identity()`` is what pins the judge in the cache key
 and the signature: backend, model (name, or path + sha256 of the weights), and the decoding settings.
 
-HTTP goes through the OpenAI adapter's client (standard library only): retries with exponential back-off on
+HTTP goes through the shared client :mod:`altbench.net.openai_client` (standard library only; the API model
+adapter uses the same one): retries with exponential back-off on
 time-outs, connection errors, malformed answers and HTTP 408/409/425/429/5xx; other 4xx fail at once, a
 refused key stops the scoring. The API key is read from the environment variable the options name and is
 never written anywhere.
@@ -17,13 +18,12 @@ import json
 import logging
 import math
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from altbench.errors import AltbenchError, MissingResourceError
-from altbench.metrics.judge.prompts import Prompt
+from altbench.metrics.model.judge.prompts import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,11 @@ class JudgeAPIError(Exception):
 class OpenAIBackend:
     """``POST {url}/chat/completions`` of an OpenAI-compatible server (OpenAI, vLLM, llama.cpp, TGI...).
 
-    The transport is the OpenAI adapter's (:mod:`altbench.models.openai_api`): its key handling, image data
-    URLs, HTTP error classes, retry delays (exponential with jitter, ``Retry-After`` honoured) and key
-    scrubbing. A refused key (HTTP 401/403) stops the scoring with one line; other failures that outlast
-    the retries are :class:`JudgeAPIError`. What is added here: the judge's request (system rubric,
-    log-probabilities, JSON mode) and reading the log-probabilities back.
+    The transport is :class:`altbench.net.openai_client.ChatClient`, shared with the API model adapter: its key
+    handling, image data URLs, HTTP error classes, retry delays (exponential with jitter, ``Retry-After``
+    honoured) and key scrubbing. A refused key (HTTP 401/403) stops the scoring with one line; other failures
+    that outlast the retries are :class:`JudgeAPIError`. What is added here: the judge's request (system
+    rubric, log-probabilities, JSON mode) and reading the log-probabilities back.
     """
 
     kind = "openai"
@@ -64,33 +64,36 @@ class OpenAIBackend:
     def __init__(self, model: str, url: str, api_key_env: str, *, temperature: float = 0.0,
                  max_tokens: int = 512, top_logprobs: int = 5, json_mode: bool = True, image_max_side: int = 768,
                  timeout: float = 60.0, retries: int = 3, backoff: float = 1.0) -> None:
-        from altbench.models.openai_api import OpenAIChatAdapter, _public_url
+        from altbench.net.openai_client import ChatClient, public_url
 
-        self._http = OpenAIChatAdapter(model, base_url=url, api_key_env=api_key_env, max_tokens=int(max_tokens),
-                                       temperature=float(temperature), concurrency=1, max_retries=int(retries),
-                                       timeout=float(timeout), backoff=float(backoff), image_format="jpeg",
-                                       max_side=int(image_max_side))
+        self._http = ChatClient(url, api_key_env, label=model, timeout=float(timeout), max_retries=int(retries),
+                                backoff=float(backoff))
         self.model = model
-        self.location = _public_url(self._http.url)  # no credentials
+        self.location = public_url(self._http.url)  # no credentials
+        self.temperature = float(temperature)
+        self.max_tokens = int(max_tokens)
+        self.image_max_side = int(image_max_side)
         self.top_logprobs = int(top_logprobs)
         self.json_mode = bool(json_mode)
         self.concurrent = True
 
     def identity(self) -> dict[str, Any]:
-        h = self._http
-        return {"backend": self.kind, "model": self.model, "temperature": h.temperature,
-                "max_tokens": h.max_tokens, "top_logprobs": self.top_logprobs, "json_mode": self.json_mode,
-                "image": f"jpeg-q90-max{h.max_side}"}
+        return {"backend": self.kind, "model": self.model, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "top_logprobs": self.top_logprobs, "json_mode": self.json_mode,
+                "image": f"jpeg-q90-max{self.image_max_side}"}
 
     def request_body(self, prompt: Prompt, image: Any | None) -> dict[str, Any]:
+        from altbench.net.openai_client import image_data_url
+
         content: list[dict[str, Any]] = []
         if image is not None:
-            content.append({"type": "image_url", "image_url": {"url": self._http._data_url(image)}})
+            url = image_data_url(image, "jpeg", self.image_max_side)
+            content.append({"type": "image_url", "image_url": {"url": url}})
         content.append({"type": "text", "text": prompt.user})
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "system", "content": prompt.system}, {"role": "user", "content": content}],
-            "temperature": self._http.temperature, "max_tokens": self._http.max_tokens,
+            "temperature": self.temperature, "max_tokens": self.max_tokens,
         }
         if self.top_logprobs > 0:
             body.update(logprobs=True, top_logprobs=self.top_logprobs)
@@ -99,25 +102,22 @@ class OpenAIBackend:
         return body
 
     def complete(self, prompt: Prompt, image: Any | None) -> Completion:
-        from altbench.models.openai_api import _Fatal, _Retryable
+        from altbench.net.openai_client import FatalError, RetriesExhausted, RetryableError
 
-        h = self._http
-        payload = json.dumps(self.request_body(prompt, image)).encode("utf-8")
-        attempts = 0
-        while True:
-            attempts += 1
-            retry_after = None
+        def parse(data: Any) -> Completion:
             try:
-                return parse_chat_response(h._post(payload))
-            except AltbenchError as exc:  # the key was refused: every request would fail
-                raise MissingResourceError(f"judge: {exc}") from None
-            except _Fatal as exc:
-                raise JudgeAPIError(h._clean(str(exc))) from None
-            except (_Retryable, JudgeAPIError) as exc:  # transport failure, or a malformed response
-                retry_after = getattr(exc, "retry_after", None)
-                if attempts > h.max_retries:
-                    raise JudgeAPIError(h._clean(f"{exc} (after {attempts} attempts)")) from None
-            time.sleep(h._delay(attempts, retry_after))
+                return parse_chat_response(data)
+            except JudgeAPIError as exc:  # a malformed response is transient: asked again
+                raise RetryableError(str(exc)) from None
+
+        payload = json.dumps(self.request_body(prompt, image)).encode("utf-8")
+        try:
+            completion, _ = self._http.call(payload, parse)
+        except AltbenchError as exc:  # the key was refused: every request would fail
+            raise MissingResourceError(f"judge: {exc}") from None
+        except (FatalError, RetriesExhausted) as exc:
+            raise JudgeAPIError(str(exc)) from None
+        return completion
 
 
 def parse_chat_response(data: Any) -> Completion:

@@ -19,10 +19,10 @@ from typing import Any
 
 from altbench.data.images import ImageLoadError, load_image
 from altbench.data.items import Item
-from altbench.metrics.judge.backends import Completion, JudgeAPIError
-from altbench.metrics.judge.cache import JudgeCache
-from altbench.metrics.judge.parsing import ParseError
-from altbench.metrics.judge.prompts import Prompt
+from altbench.metrics.model.judge.backends import Completion, JudgeAPIError
+from altbench.metrics.model.judge.cache import JudgeCache
+from altbench.metrics.model.judge.parsing import ParseError
+from altbench.metrics.model.judge.prompts import Prompt
 
 log = logging.getLogger(__name__)
 

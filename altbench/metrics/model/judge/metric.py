@@ -3,7 +3,7 @@
 Absolute mode: for each item the judge scores the prediction 1-5 on every rubric criterion with a short
 justification; ``model/judge.<criterion>`` are the per-criterion means and ``model/judge`` the mean of the
 five (1..5). Pairwise mode: ``model/judge.pairwise`` is the prediction's win rate against the reference or a
-baseline run's predictions (see :mod:`altbench.metrics.judge.pairwise`).
+baseline run's predictions (see :mod:`altbench.metrics.model.judge.pairwise`).
 
 Items without a judgement (unparsable answer, API failure, unreadable image, no baseline prediction) are NaN
 per item: left out of the means and of the bootstrap, counted in ``failures`` as ``parse`` / ``api`` /
@@ -24,24 +24,24 @@ from altbench.data.images import image_bytes
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, MissingResourceError
 from altbench.metrics.base import signature
-from altbench.metrics.judge import pairwise
-from altbench.metrics.judge.cache import JudgeCache, cache_key
-from altbench.metrics.judge.calls import Caller, Job, Outcome, usage_summary
-from altbench.metrics.judge.parsing import (
-    absolute_distributions,
-    expected_score,
-    parse_absolute,
-    parse_pairwise,
-)
-from altbench.metrics.judge.prompts import absolute_prompt, pairwise_prompt, rubric_id
-from altbench.metrics.judge.rubric import CRITERION_NAMES
-from altbench.metrics.model_metrics import (
+from altbench.metrics.model.base import (
     MetricRequest,
     MetricResult,
     defined_scores,
     metric_cache,
     sha256_text,
 )
+from altbench.metrics.model.judge import pairwise
+from altbench.metrics.model.judge.cache import JudgeCache, cache_key
+from altbench.metrics.model.judge.calls import Caller, Job, Outcome, usage_summary
+from altbench.metrics.model.judge.parsing import (
+    absolute_distributions,
+    expected_score,
+    parse_absolute,
+    parse_pairwise,
+)
+from altbench.metrics.model.judge.prompts import absolute_prompt, pairwise_prompt, rubric_id
+from altbench.metrics.model.judge.rubric import CRITERION_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +91,14 @@ def preflight(options: dict[str, Any]) -> None:
             "a local VLM checkpoint folder"
         raise MissingResourceError(f"judge: no judge model; pass --metric-arg judge.model=... ({what})")
     if options["backend"] == "openai":
-        from altbench.models.openai_api import LOCAL_HOSTS
+        from altbench.net.openai_client import LOCAL_HOSTS
 
         host = urlparse(judge_url(options)).hostname or ""
         if host not in LOCAL_HOSTS and not os.environ.get(options["api_key_env"]):
             raise MissingResourceError(f"judge: ${options['api_key_env']} is not set; export the API key for {host} "
                                        "there (it is read from the environment only, never written to disk)")
     else:
-        from altbench.metrics.model_metrics import require_packages
+        from altbench.metrics.model.base import require_packages
 
         require_packages("judge (transformers backend)", ["torch", "transformers"])
     if options["mode"] != "absolute" and options["against"] != "reference":
@@ -110,7 +110,7 @@ def judge_url(options: dict[str, Any]) -> str:
 
 
 def make_backend(options: dict[str, Any]):
-    from altbench.metrics.judge.backends import OpenAIBackend, TransformersBackend
+    from altbench.metrics.model.judge.backends import OpenAIBackend, TransformersBackend
 
     if options["backend"] == "openai":
         return OpenAIBackend(

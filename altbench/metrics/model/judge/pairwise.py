@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from altbench.errors import AltbenchError
-from altbench.metrics.judge.calls import Outcome
-from altbench.metrics.judge.parsing import distribution, winner_offset
-from altbench.metrics.judge.prompts import WINNERS
+from altbench.metrics.model.judge.calls import Outcome
+from altbench.metrics.model.judge.parsing import distribution, winner_offset
+from altbench.metrics.model.judge.prompts import WINNERS
 
 ORDERS = ("AB", "BA")
 
@@ -38,7 +38,7 @@ def preference(outcome: Outcome, order: str, weighted: bool) -> float:
 
 def baseline_predictions(against: str) -> tuple[dict[str, str | None], str]:
     """id -> baseline prediction (None when that item failed) from a predictions file; and a label for it."""
-    from altbench.metrics.model_metrics import file_sha256
+    from altbench.metrics.model.base import file_sha256
     from altbench.run import predictions as pred_store
 
     path = Path(against).expanduser()

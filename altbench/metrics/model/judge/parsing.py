@@ -20,9 +20,9 @@ import math
 import re
 from collections.abc import Sequence
 
-from altbench.metrics.judge.backends import TokenLogprob
-from altbench.metrics.judge.prompts import WINNERS
-from altbench.metrics.judge.rubric import CRITERION_NAMES
+from altbench.metrics.model.judge.backends import TokenLogprob
+from altbench.metrics.model.judge.prompts import WINNERS
+from altbench.metrics.model.judge.rubric import CRITERION_NAMES
 
 SCORES = ("1", "2", "3", "4", "5")
 _FENCE = re.compile(r"\A```(?:json)?[ \t]*\n(.*)\n[ \t]*```\Z", re.DOTALL)

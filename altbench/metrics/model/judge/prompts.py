@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from altbench.metrics.judge.rubric import CRITERION_NAMES, RUBRIC_VERSION, rubric_text
+from altbench.metrics.model.judge.rubric import CRITERION_NAMES, RUBRIC_VERSION, rubric_text
 
 PROMPT_VERSION = 1
 WINNERS = ("A", "B", "tie")

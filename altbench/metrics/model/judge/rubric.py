@@ -12,7 +12,7 @@ Sources the criteria paraphrase (no text is copied):
   essential content such as text or data.
 
 Change any wording here -> bump :data:`RUBRIC_VERSION`. The signature also carries a hash of the rubric
-and prompt text (:func:`altbench.metrics.judge.prompts.rubric_id`), so an edit without a bump still shows.
+and prompt text (:func:`altbench.metrics.model.judge.prompts.rubric_id`), so an edit without a bump still shows.
 """
 
 from __future__ import annotations

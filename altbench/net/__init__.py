@@ -1,0 +1,1 @@
+"""Network clients shared across altbench (standard library only)."""
