@@ -30,6 +30,10 @@ COMMANDS = {
     "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
     "export": ("altbench.cli.export_cmd:export_group",
                "Export results as Parquet/CSV, or altbench tasks for lmms-eval (task YAML + utils)."),
+    "arena": ("altbench.cli.arena_cmd:arena_command",
+              "Pairwise judge battles between runs; Bradley-Terry ratings with bootstrap CIs."),
+    "meta-eval": ("altbench.cli.metaeval_cmd:metaeval_command",
+                  "How well each metric agrees with human judgments (Kendall tau, pairwise accuracy)."),
     "train-baseline": ("altbench.cli.train_cmd:train_command",
                        "Train an SFT, DPO or MCM-DPO baseline with TRL (paper or CPU demo recipes)."),
 }

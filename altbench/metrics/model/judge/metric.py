@@ -131,8 +131,8 @@ def item_key(item: Item) -> str:
     return f"{item.id}@{sha256_text(item.question, item.references, image)[:16]}"
 
 
-def compute(request: MetricRequest) -> MetricResult:
-    opts = request.options
+def make_caller(opts: dict[str, Any]) -> tuple[Any, dict[str, Any], str, JudgeCache, Caller]:
+    """(backend, identity, rubric id, cache, caller) for these judge options; the arena asks through it too."""
     backend = make_backend(opts)
     identity = {**backend.identity(), "image_sent": bool(opts["image"]), "references": bool(opts["references"])}
     rubric = rubric_id()
@@ -141,6 +141,12 @@ def compute(request: MetricRequest) -> MetricResult:
                     retry_parse_failures=bool(opts["retry_parse_failures"]),
                     max_consecutive_failures=int(opts["max_consecutive_failures"]),
                     concurrency=int(opts["concurrency"]))
+    return backend, identity, rubric, cache, caller
+
+
+def compute(request: MetricRequest) -> MetricResult:
+    opts = request.options
+    backend, identity, rubric, cache, caller = make_caller(opts)
     mode = str(opts["mode"])
     keys = [item_key(item) for item in request.items]
     jobs: list[Job] = []

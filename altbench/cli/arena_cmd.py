@@ -1,0 +1,86 @@
+"""``altbench arena``: pairwise battles between runs, judged in both orders, ranked by a Bradley-Terry fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from altbench.cli.common import data_root_option, parse_model_args
+
+
+def _split_paths(values: tuple[str, ...]) -> list[Path]:
+    return [Path(v.strip()) for value in values for v in value.split(",") if v.strip()]
+
+
+@click.command("arena")
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--anchors", "anchors", multiple=True, metavar="RUNS",
+              help="Fixed anchor run folders (comma-separated or repeated): RUNS battle only these, and the "
+                   "anchors each other (judged once, then cached), CapArena-Auto style.")
+@click.option("--judge", "judge_model", default=None, metavar="MODEL",
+              help="Judge model: the served model name (OpenAI-compatible) or a local VLM folder "
+                   "(with --judge-backend transformers). Same as judge.model.")
+@click.option("--judge-backend", type=click.Choice(["openai", "transformers"]), default=None,
+              help="Judge backend (default: openai).")
+@click.option("--judge-url", default=None, metavar="URL",
+              help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL, else https://api.openai.com/v1).")
+@click.option("--judge-arg", "judge_args", multiple=True, metavar="KEY=VALUE",
+              help="Any other judge option (see docs/model-metrics.md), e.g. api_key_env=MY_KEY, image=false, "
+                   "references=true, price_in=0.15, price_out=0.6.")
+@click.option("-s", "--split", default=None,
+              help="Split the runs were made on (default: the one their run.json names).")
+@data_root_option
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples over items for the 95% rating intervals (0: none).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write arena.json and an accessible HTML page (index.html) here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model: str | None,
+                  judge_backend: str | None, judge_url: str | None, judge_args: tuple[str, ...], split: str | None,
+                  data_root: Path | None, resamples: int, seed: int, out: Path | None, as_json: bool) -> None:
+    """Battle RUNS pairwise on the same items with a judge, in both orders (disagreeing orders are a tie).
+
+    Ratings: the Davidson Bradley-Terry model with ties on an Elo-like scale (mean 1000), with 95% bootstrap
+    intervals over items. Judgements are cached: re-running after an outage asks only for what is missing.
+    See docs/arena.md.
+    """
+    from altbench.arena import ArenaSettings, run_arena
+
+    options = parse_model_args(judge_args, "--judge-arg")
+    for key, value in (("model", judge_model), ("backend", judge_backend), ("url", judge_url)):
+        if value is not None:
+            options[key] = value
+    settings = ArenaSettings(runs=list(runs), anchors=_split_paths(anchors), judge=options, split=split,
+                             data_root=data_root, resamples=resamples, seed=seed)
+    result = run_arena(settings)
+    if out is not None:
+        from altbench.publish.arena_page import render_arena_page
+
+        render_arena_page(result, out)  # index.html and arena.json
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    _print_table(result)
+    if out is not None:
+        click.echo(f"wrote {out / 'arena.json'} and {out / 'index.html'}")
+
+
+def _print_table(result: dict) -> None:
+    click.echo(f"arena on split {result['split']['name']} ({result['mode']}), judge {result['judge']['model']}")
+    for m in result["models"]:
+        rating = f"{m['rating']:.0f}" if m["rating"] is not None else "-"
+        ci = m["ci95"]
+        interval = f"[{ci[0]:.0f}, {ci[1]:.0f}]" if ci[0] is not None else ""
+        extra = f"  anchor score {m['anchor_score']:+.1f}" if m.get("anchor_score") is not None else ""
+        click.echo(f"{m['rank']:>3}. {m['label']:<30} {rating:>6} {interval:<14} "
+                   f"W/T/L {m['wins']}/{m['ties']}/{m['losses']}{extra}")
+    b = result["battles"]
+    failed = ", ".join(f"{k} {v}" for k, v in b["failures"].items() if v) or "none"
+    usage = result["judge"]["usage"]["requests"]
+    cost = f", about ${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else ""
+    click.echo(f"battles: {b['with_outcome']} with an outcome of {b['possible']}; without: {failed}; "
+               f"judge now: {usage['answers']} answers ({usage['prompt_tokens']} prompt + "
+               f"{usage['completion_tokens']} completion tokens{cost}), {b['answers_from_cache']} from the cache")
