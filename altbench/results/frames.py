@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from altbench.errors import AltbenchError, DataError
-from altbench.results.model import RunResults, Scoring
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: model.py imports this module in its to_pandas methods
     import pandas as pd
 
     from altbench.data.splits import Split
+    from altbench.results.model import RunResults, Scoring
 
 log = logging.getLogger(__name__)
 
