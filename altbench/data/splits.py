@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from altbench.data import demo, sample_download
+from altbench.data import demo, hf_splits, sample_download
 from altbench.data.formats import read_test_jsonl, read_train_json
 from altbench.data.images import image_bytes
 from altbench.data.items import Item
@@ -79,6 +79,10 @@ def load_split(name: str, data_root: Path | None = None, images: Path | None = N
     """Resolve a split name or file path to a :class:`Split`; raises :class:`DataError` with a fix."""
     spec = SPLITS.get(name)
     if spec is None:
+        hf = hf_splits.parse(name)  # Parquet, a datasets folder, hf:ORG/NAME (docs/api.md)
+        if hf is not None:
+            items, part = hf_splits.read_items(hf, images, cache_dir())
+            return Split(hf.name, tuple(items), hf.spec, part)
         path = Path(name)
         if path.suffix in {".jsonl", ".json"} or path.exists():
             return _custom_split(path, images)
