@@ -52,5 +52,13 @@ class Adapter(ABC):
         """
 
     def fingerprint(self) -> dict[str, Any]:
-        """Everything besides the registry arguments that changes outputs (checkpoint hash, decoding...)."""
+        """Everything besides the registry arguments that changes outputs (checkpoint hash, decoding...).
+
+        Library versions stay out (see :meth:`environment`): the run id must survive an upgrade or a rebuild
+        that gives the same weights; a change that does alter outputs shows in the checkpoint hash.
+        """
+        return {}
+
+    def environment(self) -> dict[str, Any]:
+        """Versions of the libraries generation ran on: provenance to record, never part of the run id."""
         return {}

@@ -184,10 +184,12 @@ class LmmsAdapter(Adapter):
                 )
         return gens
 
+    def environment(self) -> dict[str, Any]:
+        return {"lmms_eval": self.info.get("lmms_eval")}
+
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        return {  # the lmms-eval version is in environment(), not in the run id
             "bridge": "lmms-eval",
-            "lmms_eval": self.info.get("lmms_eval"),
             "model": self.model,
             "class": self.info.get("class"),
             "model_args": self.model_args,

@@ -21,164 +21,20 @@ torch and transformers are imported inside the functions only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-SPECIALS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
-VOCAB_SIZE = 512
-IMAGE_SIZE = 64
-PATCH = 8
-
-# Vicuna / llava_v1 style: "USER: <image>\n{text} ASSISTANT: {answer}</s>". Accepts plain-string content and
-# structured content ([{"type": "image"}, {"type": "text", "text": ...}]); a system message comes first.
-VICUNA_CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "{%- if message['role'] == 'system' -%}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for c in message['content'] if c['type'] == 'text' -%}{{ c['text'] }}{%- endfor -%}"
-    "{%- endif -%}{{ ' ' }}"
-    "{%- elif message['role'] == 'user' -%}{{ 'USER: ' }}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}"
-    "{%- for c in message['content'] if c['type'] == 'image' -%}{{ '<image>\n' }}{%- endfor -%}"
-    "{%- for c in message['content'] if c['type'] == 'text' -%}{{ c['text'] }}{%- endfor -%}"
-    "{%- endif -%}{{ ' ' }}"
-    "{%- else -%}{{ 'ASSISTANT: ' }}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for c in message['content'] if c['type'] == 'text' -%}{{ c['text'] }}{%- endfor -%}"
-    "{%- endif -%}{{ eos_token }}"
-    "{%- endif -%}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}ASSISTANT:{%- endif -%}"
+from altbench.models.tiny_parts import (
+    IMAGE_SIZE,
+    PATCH,
+    QWEN_CHAT_TEMPLATE,
+    SMOLVLM_CHAT_TEMPLATE,
+    VICUNA_CHAT_TEMPLATE,
+    clip_vision_config,
+    init_weights,
+    llama_config,
+    save_folder,
+    train_tokenizer,
+    vicuna_tokenizer,
 )
-
-# ChatML as Qwen2-VL uses it, with its vision markers around the image pad token.
-QWEN_CHAT_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "<|im_start|>{{ message['role'] + '\\n' }}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for c in message['content'] -%}"
-    "{%- if c['type'] == 'image' -%}<|vision_start|><|image_pad|><|vision_end|>"
-    "{%- elif c['type'] == 'text' -%}{{ c['text'] }}{%- endif -%}"
-    "{%- endfor -%}{%- endif -%}{{ '<|im_end|>\\n' }}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
-)
-
-# Idefics3 / SmolVLM style: "User:<image>text<end_of_utterance>\nAssistant:".
-SMOLVLM_CHAT_TEMPLATE = (
-    "<|im_start|>"
-    "{%- for message in messages -%}"
-    "{{ message['role'] | capitalize }}{{ ':' }}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for c in message['content'] -%}"
-    "{%- if c['type'] == 'image' -%}<image>"
-    "{%- elif c['type'] == 'text' -%}{{ c['text'] }}{%- endif -%}"
-    "{%- endfor -%}{%- endif -%}{{ '<end_of_utterance>\\n' }}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}Assistant:{%- endif -%}"
-)
-
-
-def tokenizer_corpus() -> list[str]:
-    """A few hundred strings in the demo split's and the prompts' vocabulary (deterministic)."""
-    from altbench.data import demo
-    from altbench.models.prompts import LLAVA_V1_SYSTEM
-
-    texts = [demo.INSTRUCTION, LLAVA_V1_SYSTEM, "USER: ASSISTANT: User: Assistant: system user assistant"]
-    texts += list(demo.SHAPE_CONTEXTS + demo.CHART_CONTEXTS + demo.CARD_CONTEXTS + demo.PHRASES)
-    for colour in demo.COLOURS:
-        for shape in demo.SHAPES:
-            texts.append(f"a {colour} {shape} on a {colour} background")
-        texts.append(f'text card reading "hello" in {colour} on white')
-        texts.append(f"bar chart of {colour} bars for jan to jun")
-    return texts * 3
-
-
-def train_tokenizer(specials: tuple[str, ...] = SPECIALS, vocab_size: int = VOCAB_SIZE, **named: str):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` with left padding; ``named`` maps roles to specials.
-
-    ``specials`` must start with unk, bos, eos, pad (ids 0-3) unless ``named`` says otherwise.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE(unk_token=named.get("unk_token", specials[0])))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(specials),
-        show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(tokenizer_corpus(), trainer)
-    bos = named.get("bos_token")
-    if bos:
-        tok.post_processor = processors.TemplateProcessing(
-            single=f"{bos} $A", pair=f"{bos} $A $B", special_tokens=[(bos, tok.token_to_id(bos))]
-        )
-    kwargs = {"padding_side": "left", **named}
-    return PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs)
-
-
-def _init(model_cls: Any, config: Any, seed: int) -> Any:
-    """``model_cls(config)`` with weights drawn from ``seed``, leaving the caller's RNG state alone."""
-    import torch
-
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return model_cls(config).eval()
-
-
-def _vicuna_tokenizer():
-    return train_tokenizer(
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        extra_special_tokens={"image_token": "<image>"},
-    )
-
-
-def _save(model: Any, processor: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
-
-
-def _llama_config(vocab: int, **overrides: Any):
-    from transformers import LlamaConfig
-
-    args = {
-        "vocab_size": vocab,
-        "hidden_size": 128,
-        "intermediate_size": 256,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 4,
-        "max_position_embeddings": 2048,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
-        "pad_token_id": 3,
-        "tie_word_embeddings": False,
-    }
-    return LlamaConfig(**{**args, **overrides})
-
-
-def _clip_vision_config(image_size: int = IMAGE_SIZE):
-    from transformers import CLIPVisionConfig
-
-    return CLIPVisionConfig(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        image_size=image_size,
-        patch_size=PATCH,
-        projection_dim=64,
-    )
 
 
 def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
@@ -186,15 +42,15 @@ def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SI
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
 
-    tokenizer = _vicuna_tokenizer()
+    tokenizer = vicuna_tokenizer()
     config = LlavaConfig(
-        vision_config=_clip_vision_config(image_size),
-        text_config=_llama_config(len(tokenizer)),
+        vision_config=clip_vision_config(image_size),
+        text_config=llama_config(len(tokenizer)),
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    model = _init(LlavaForConditionalGeneration, config, seed)
+    model = init_weights(LlavaForConditionalGeneration, config, seed)
     image_processor = LlavaImageProcessorPil(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     )
@@ -206,7 +62,7 @@ def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SI
         num_additional_image_tokens=1,
         chat_template=VICUNA_CHAT_TEMPLATE,
     )
-    return _save(model, processor, path)
+    return save_folder(model, processor, path)
 
 
 def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
@@ -216,16 +72,16 @@ def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMA
 
     s = image_size
     pinpoints = [[s, 2 * s], [2 * s, s], [2 * s, 2 * s]]
-    tokenizer = _vicuna_tokenizer()
+    tokenizer = vicuna_tokenizer()
     config = LlavaNextConfig(
-        vision_config=_clip_vision_config(s),
-        text_config=_llama_config(len(tokenizer)),
+        vision_config=clip_vision_config(s),
+        text_config=llama_config(len(tokenizer)),
         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
         image_grid_pinpoints=pinpoints,
         vision_feature_select_strategy="default",
         vision_feature_layer=-2,
     )
-    model = _init(LlavaNextForConditionalGeneration, config, seed)
+    model = init_weights(LlavaNextForConditionalGeneration, config, seed)
     image_processor = LlavaNextImageProcessorPil(
         size={"shortest_edge": s}, crop_size={"height": s, "width": s}, image_grid_pinpoints=pinpoints
     )
@@ -237,7 +93,7 @@ def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMA
         num_additional_image_tokens=1,
         chat_template=VICUNA_CHAT_TEMPLATE,
     )
-    return _save(model, processor, path)
+    return save_folder(model, processor, path)
 
 
 QWEN_SPECIALS = (
@@ -313,7 +169,7 @@ def build_tiny_qwen2_vl(path: str | Path, seed: int = 0, version: str = "2") -> 
         model_cls = Qwen2_5_VLForConditionalGeneration
     else:
         raise ValueError(f"version must be '2' or '2.5', got {version!r}")
-    model = _init(model_cls, config, seed)
+    model = init_weights(model_cls, config, seed)
     image_processor = Qwen2VLImageProcessorPil(
         patch_size=PATCH,
         merge_size=2,
@@ -327,7 +183,7 @@ def build_tiny_qwen2_vl(path: str | Path, seed: int = 0, version: str = "2") -> 
         video_processor=_qwen_video_processor(),
         chat_template=QWEN_CHAT_TEMPLATE,
     )
-    return _save(model, processor, path)
+    return save_folder(model, processor, path)
 
 
 def _qwen_video_processor():
@@ -367,7 +223,7 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
     )
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in IDEFICS3_SPECIALS[:7]}
     scale = 2
-    text = _llama_config(
+    text = llama_config(
         len(tokenizer),
         bos_token_id=ids["<|im_start|>"],
         eos_token_id=ids["<end_of_utterance>"],
@@ -388,7 +244,7 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
         image_token_id=ids["<image>"],
         pad_token_id=ids["<pad>"],
     )
-    model = _init(Idefics3ForConditionalGeneration, config, seed)
+    model = init_weights(Idefics3ForConditionalGeneration, config, seed)
     image_processor = Idefics3ImageProcessorPil(
         size={"longest_edge": 2 * IMAGE_SIZE},
         max_image_size={"longest_edge": IMAGE_SIZE},
@@ -400,7 +256,7 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
         image_seq_len=(IMAGE_SIZE // PATCH) ** 2 // scale**2,
         chat_template=SMOLVLM_CHAT_TEMPLATE,
     )
-    return _save(model, processor, path)
+    return save_folder(model, processor, path)
 
 
 BUILDERS = {

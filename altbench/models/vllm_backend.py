@@ -130,10 +130,12 @@ class VLLMAdapter(Adapter):
             texts = [o.outputs[0].text for o in outs]
         return [Generation(it.id, t.strip()) for it, t in zip(items, texts)]
 
+    def environment(self) -> dict[str, Any]:
+        return {"vllm": getattr(self._vllm, "__version__", None)}
+
     def fingerprint(self) -> dict[str, Any]:
-        return {
+        return {  # the vLLM version is in environment(), not in the run id
             "backend": "vllm",
-            "vllm": getattr(self._vllm, "__version__", None),
             "path": self.path,
             "prompt": self.prompt,
             "system": self.system,
