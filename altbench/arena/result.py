@@ -71,7 +71,8 @@ def run_arena(settings: ArenaSettings) -> dict[str, Any]:
     split = resolve_split(runs, settings.split, settings.data_root)
     opts = judge_options(settings.judge)
     backend, identity, rubric, cache, caller = make_caller(opts)
-    items = list(split.items)
+    # the items some run has a record for (a --limit run covers a prefix); a record missing on one side counts
+    items = [it for it in split.items if any(it.id in r.predictions for r in runs)]
     pairs = plan_pairs(len(runs), anchors)
     battles = run_battles(caller, identity, rubric, [item_key(it) for it in items], items,
                           [r.predictions for r in runs], pairs, with_image=bool(opts["image"]),
