@@ -1,0 +1,77 @@
+"""The arena and meta-evaluation pages in a real browser: axe-core finds no violation, no network request,
+no CSP violation, no console error; the same setup (and skips) as tests/test_publish_browser.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_arena import length_runs, make_run
+from test_model_metrics_helpers import FakeJudge
+from test_publish_browser import AXE, AXE_TAGS, axe_source, browser, watched  # noqa: F401 - pytest fixtures
+
+from altbench.arena import ArenaSettings, run_arena
+from altbench.metaeval.evaluate import meta_evaluate
+from altbench.metaeval.records import read_jsonl
+from altbench.publish.arena_page import render_arena_page
+from altbench.publish.metaeval_page import render_metaeval_page
+
+pytestmark = pytest.mark.browser
+HOSTILE = "</script><script>window.__pwned=1</script><b>x</b>"
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    import os
+
+    root = tmp_path_factory.mktemp("arena-pages")
+    before = os.environ.get("ALTBENCH_CACHE")
+    os.environ["ALTBENCH_CACHE"] = str(root / "cache")  # restored below: the judge cache stays in this folder
+    from altbench.data.splits import load_split
+
+    split = load_split("demo")
+    runs = length_runs(root / "runs", split, n=6)
+    hostile = make_run(root / "runs" / "hostile", HOSTILE, split, {it.id: f"a b {it.id}" for it in split.items[:6]})
+    with FakeJudge() as judge:
+        result = run_arena(ArenaSettings(runs=[runs["short"], hostile], anchors=[runs["medium"], runs["long"]],
+                                         judge={"model": "fake-judge", "url": judge.url, "backoff": 0.01},
+                                         resamples=50))
+    arena_page = render_arena_page(result, root / "arena")
+    rows = [{"id": f"s{i}", "references": [f"a red circle number {i}"], "candidate": c, "human": h,
+             "model": HOSTILE if i % 2 else "m0"}
+            for i, (c, h) in enumerate([("a red circle number 0", 4), ("a circle", 2), ("a dog", 1),
+                                        ("a red circle number 3", 4), ("red", 2), (HOSTILE, 1)])]
+    rows.append({"id": "p0", "references": ["a red circle"], "candidate_a": "a red circle", "candidate_b": HOSTILE,
+                 "preference": "a", "category": "HM"})
+    (root / "j.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    meta = meta_evaluate(read_jsonl(root / "j.jsonl"), resamples=50)
+    meta_page = render_metaeval_page(meta, root / "meta")
+    if before is None:
+        os.environ.pop("ALTBENCH_CACHE", None)
+    else:
+        os.environ["ALTBENCH_CACHE"] = before
+    return {"arena": arena_page, "meta-eval": meta_page}
+
+
+@pytest.mark.skipif(AXE is None, reason="axe-core not found (npm install axe-core under .cache/node, "
+                                         "or set ALTBENCH_AXE_JS)")
+@pytest.mark.parametrize("name", ["arena", "meta-eval"])
+def test_axe_reports_no_violations(pages, watched, axe_source, name):  # noqa: F811 - fixtures
+    page = watched.open(pages[name])
+    page.evaluate("(src) => { (0, eval)(src); }", axe_source)  # DevTools evaluation: not subject to the CSP
+    result = page.evaluate(
+        "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}}); "
+        "return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, "
+        "nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }", AXE_TAGS)
+    assert result == [], f"axe violations on {name}: {result}"
+
+
+@pytest.mark.parametrize("name", ["arena", "meta-eval"])
+def test_no_network_no_csp_violation_no_injection(pages, watched, name):  # noqa: F811 - fixtures
+    page = watched.open(pages[name])
+    page.wait_for_timeout(100)
+    assert watched.blocked == [] and page.evaluate("window.__csp") == []
+    assert [m for m in watched.console if m[0] in ("error", "pageerror", "warning")] == []
+    assert page.evaluate("typeof window.__pwned") == "undefined" and watched.dialogs == []
+    assert page.evaluate("document.querySelectorAll('main b, main script').length") == 0
+    assert page.evaluate("document.scripts.length") == 1  # only the hashed sort script
