@@ -426,8 +426,6 @@ def test_sample_split_leaderboard_with_downscaled_images(sample_root, tmp_path, 
 
 def test_real_altbench_runs_publish(tmp_path, monkeypatch):
     """`altbench run` with the real scorers (no stand-in) -> `altbench leaderboard` and `altbench report`."""
-    if fx.real_paper_problem() is not None:
-        pytest.skip(f"the real paper scorer is not usable yet: {fx.real_paper_problem()}")
     monkeypatch.setenv("ALTBENCH_CACHE", str(tmp_path / "cache"))
     runner = CliRunner()
     for model in ("context-echo", "retrieval"):
@@ -484,3 +482,20 @@ class _Factory:
 
     def getbasetemp(self) -> Path:
         return self.root.parent
+
+
+def test_overview_links_arena_and_meta_eval_pages_written_into_its_folder(tmp_path):
+    from altbench.publish.site import LeaderboardConfig, build_leaderboard
+    from altbench.stats.synthetic import write_run
+
+    runs = [write_run(tmp_path / "runs" / name, {"paper/x": np.linspace(0, 1, 10) * k}, model=name)
+            for k, name in ((1, "A"), (0.5, "B"))]
+    out = tmp_path / "site"
+    build_leaderboard(LeaderboardConfig(runs=runs, out=out, images=False, resamples=200))
+    assert "arena/index.html" not in (out / "index.html").read_text()
+    (out / "arena").mkdir()
+    (out / "arena" / "index.html").write_text("<html></html>")
+    build_leaderboard(LeaderboardConfig(runs=runs, out=out, images=False, resamples=200))
+    index = (out / "index.html").read_text()
+    assert 'href="arena/index.html"' in index and "meta-eval/index.html" not in index
+    assert (out / "arena" / "index.html").is_file()  # a rebuild leaves the other command's page alone

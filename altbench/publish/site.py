@@ -59,6 +59,10 @@ from altbench.publish.thumbs import Thumbnails
 
 log = logging.getLogger(__name__)
 
+# pages of other commands that the overview links when they were written into the leaderboard's folder
+COMPANION_PAGES = (("Arena: pairwise judge battles and Bradley-Terry ratings", "arena"),
+                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"))
+
 __all__ = ["FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "write_site"]
 
 
@@ -125,6 +129,12 @@ def _index(site: Site, groups: list[SplitView], cfg: LeaderboardConfig) -> None:
                          + [(f"{labels.metric_name(k)} on {g.name}", f"{g.slug}/{metric_page(k)}")
                             for k in pg.quality]
                          + [(f"Items of {r.label} on {g.name}", f"{g.slug}/{model_page(r)}") for r in pg.runs])]
+    extra = [(label, f"{folder}/index.html") for label, folder in COMPANION_PAGES
+             if (cfg.out / folder / "index.html").is_file()]
+    if extra:
+        blocks += [H("Arena and meta-evaluation", 2, "more"),
+                   P("Pages made by altbench arena and altbench meta-eval into this folder (--out "
+                     f"{cfg.out}/arena, --out {cfg.out}/meta-eval)."), Links(extra)]
     blocks += _how_to_read(cfg)
     render(site, "index.html", cfg, "Overview", cfg.title, blocks, [("Overview", None)])
 
