@@ -19,12 +19,18 @@ def iter_objects(path: Path, what: str = "") -> Iterator[tuple[int, dict]]:
     what: names the file's role in the cannot-read message (e.g. "predictions").
     """
     try:
-        fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below; OSError mapped here
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; OSError mapped here
     except OSError as exc:
         role = f" {what}" if what else ""
         raise DataError(f"{path}: cannot read{role} ({exc.strerror})") from None
     with fh:
-        for lineno, line in enumerate(fh, 1):
+        for lineno, raw in enumerate(fh, 1):
+            # bytes decoded per line, so a non-UTF-8 byte names its line; a UTF-8 BOM (Windows editors) is fine
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                                f"{exc.start + 1}); save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:

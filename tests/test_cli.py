@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ from click.testing import CliRunner
 from altbench import __version__
 from altbench.cli import cli
 from altbench.results import load_run
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Runs the CLI in a fresh interpreter where importing torch & co. fails, as on a machine without them.
 NO_HEAVY = """
@@ -56,7 +59,7 @@ def test_help_imports_no_subcommand_or_heavy_module():
     [
         (["run", "--model", "context-ecco"], "did you mean 'context-echo'"),
         (["run", "--split", "nope"], "unknown split 'nope'"),
-        (["run", "--model", "mcmdpo-7b"], "weights not configured"),
+        (["run", "--model", "mcmdpo-7b"], "needs torch, transformers (not installed): pip install 'altbench[hf]'"),
         (["run", "--model-arg", "novalue"], "expects KEY=VALUE"),
         (["score", "missing.jsonl", "--split", "demo"], "cannot read predictions"),
     ],
@@ -119,3 +122,48 @@ def test_listings(tmp_path, sample_root):
     assert proc.returncode == 0 and "mcmdpo-7b" in proc.stdout and "retrieval" in proc.stdout
     proc = altbench("splits", "--data-root", str(sample_root), cwd=tmp_path)
     assert proc.returncode == 0 and "talt-sample" in proc.stdout and "48" in proc.stdout
+
+
+def test_paper_checkpoint_without_weights_says_so(tmp_path, monkeypatch):
+    """With the hf extra installed, the next thing a paper checkpoint needs is named: its weights."""
+    monkeypatch.delenv("ALTBENCH_MCMDPO_7B", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", "--model", "mcmdpo-7b"])
+    assert result.exit_code == 2 and "weights not configured" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, extra",
+    [
+        (["run"], "hf"),
+        (["run", "--model", "llava-1.5-7b"], "hf"),
+        (["train-baseline", "dpo", "--output", "out"], "train"),
+        (["train-baseline", "sft", "--config", str(REPO / "baselines/sft.yaml"), "--dry-run"], "train"),
+        (["leaderboard", "."], "publish"),
+        (["report", "."], "publish"),
+        (["score", "p.jsonl", "--split", "demo", "--metrics", "clipscore"], "model-metrics"),
+        (["score", "p.jsonl", "--split", "demo", "--metrics", "bertscore"], "model-metrics"),
+    ],
+)
+def test_missing_extras_name_the_extra_in_one_line(args, extra, tmp_path):
+    """Without torch, trl, yaml, jinja2, open_clip, bert_score: one line naming the extra, exit 2."""
+    (tmp_path / "p.jsonl").write_text('{"id": "0", "prediction": "x", "error": null}\n')
+    blocked = "{'torch', 'transformers', 'trl', 'datasets', 'yaml', 'jinja2', 'matplotlib', 'open_clip', 'bert_score'}"
+    code = NO_HEAVY.replace("{'torch', 'transformers', 'open_clip', 'lmms_eval', 'trl'}", blocked)
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                          check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"(not installed): pip install 'altbench[{extra}]'" in proc.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "p.jsonl"]  # nothing written before the check
+
+
+def test_models_lists_the_extra_and_fits_80_columns(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "altbench", "models"], capture_output=True, text=True,
+                          cwd=tmp_path, env={**os.environ, "COLUMNS": "80"}, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    block = " ".join(lines[lines.index("altbench-tiny  [pip install 'altbench[hf]']"):][:5])
+    assert "needs: nothing more (weights shipped with altbench, 2.3 MB; offline, CPU)" in block
+    assert "context-echo  [core install]" in lines and "vllm  [pip install 'altbench[vllm]']" in lines

@@ -14,6 +14,7 @@ import click
 
 from altbench import __version__
 from altbench.errors import AltbenchError
+from altbench.extras import extra_for_module, install_hint
 
 COMMANDS = {
     "run": ("altbench.cli.run_cmd:run_command", "Generate predictions with a model on a split, then score them."),
@@ -60,6 +61,15 @@ class LazyGroup(click.Group):
         except AltbenchError as exc:
             click.echo(f"altbench: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            # safety net behind the explicit `altbench.extras.require` checks: a module of an optional extra
+            # that some code path imports without checking still gives the one-line fix, not a traceback
+            extra = extra_for_module(exc.name)
+            if extra is None:
+                raise
+            click.echo(f"altbench: error: {ctx.invoked_subcommand or 'this command'} needs {exc.name} "
+                       f"(not installed): {install_hint(extra)}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

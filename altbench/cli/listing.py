@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+
 import click
 
 from altbench.cli.common import data_root_option
@@ -29,14 +32,29 @@ def splits_command(data_root):
 @click.command("models")
 def models_command():
     """List the registered models and what each needs."""
-    from rich.console import Console
-    from rich.table import Table
+    click.echo(format_models(_registry_entries(), shutil.get_terminal_size((80, 24)).columns), nl=False)
 
+
+def _registry_entries():
+    """The registry's entries (imported late, so `altbench --help` stays light)."""
     from altbench.models.registry import REGISTRY
 
-    table = Table(title="altbench models")
-    for col in ("name", "adapter", "needs", "description"):
-        table.add_column(col)
-    for entry in REGISTRY.entries():
-        table.add_row(entry.name, entry.target, entry.needs, entry.description)
-    Console().print(table)
+    return REGISTRY.entries()
+
+
+def format_models(entries, columns: int = 80) -> str:
+    """Plain text, one block per entry, wrapped to ``columns`` (at most 100): name and install line, then the
+    description and what it needs, indented. A table of four columns is unreadable at 80 columns."""
+    from altbench.extras import install_hint
+
+    width = max(40, min(columns, 100))
+    head = "altbench models (altbench run --model NAME; also hf:HUB_ID, lmms:NAME or a checkpoint folder)"
+    lines = [*textwrap.wrap(head, width), ""]
+    for entry in entries:
+        install = install_hint(entry.extra) if entry.extra else "core install"
+        lines.extend(textwrap.wrap(f"{entry.name}  [{install}]", width, subsequent_indent="    "))
+        for text in (entry.description, f"needs: {entry.needs}"):
+            if text:
+                lines.extend(textwrap.wrap(text, width, initial_indent="    ", subsequent_indent="      ",
+                                           break_on_hyphens=False))
+    return "\n".join(lines) + "\n"

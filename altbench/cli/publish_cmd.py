@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, images_option
+from altbench.extras import require
 
 no_images_option = click.option(
     "--no-images", is_flag=True, help="Leave out the image thumbnails (smaller pages; no split data needed).")
@@ -31,6 +32,7 @@ def leaderboard_command(runs, out, title, alpha, resamples, seed, no_images, dat
     RUNS are run folders of `altbench run` / `altbench score`, their results.json, or folders holding run
     folders (e.g. runs/). Runs are grouped by split; ranks come from paired tests on per-item scores.
     """
+    require("publish", what="altbench leaderboard")
     from altbench.publish.site import LeaderboardConfig, build_leaderboard
 
     result = build_leaderboard(LeaderboardConfig(
@@ -53,6 +55,7 @@ def leaderboard_command(runs, out, title, alpha, resamples, seed, no_images, dat
 @images_option
 def report_command(run, out, top, no_images, data_root, images):
     """Write an HTML report (index.html) and a Markdown summary (summary.md) of one RUN folder."""
+    require("publish", what="altbench report")
     from altbench.publish.report import ReportConfig, build_report
 
     result = build_report(ReportConfig(run=run, out=out, data_root=data_root, image_dir=images,

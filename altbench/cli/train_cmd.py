@@ -29,7 +29,10 @@ def train_command(recipe, config_path, base, data, output, max_steps, max_items,
     Multi-GPU: `accelerate launch --config_file baselines/accelerate/zero3.yaml -m altbench train-baseline ...`.
     """
     from altbench.errors import AltbenchError
+    from altbench.extras import require_training
     from altbench.train.config import load_config
+
+    require_training(dry_run, config_path)  # the extra to install, before any import of trl/datasets/yaml
 
     config = load_config(config_path, recipe, base=base, data=data, max_steps=max_steps, max_items=max_items,
                          seed=seed, data_root=str(data_root) if data_root else None,

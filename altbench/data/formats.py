@@ -6,7 +6,8 @@
   holding ``question``, ``chosen``, ``rejected`` (Pinterest elements repeat them at top level too; the
   nested ``text`` is what the reference code reads, so it wins).
 
-Every malformed line, missing field or duplicate id raises :class:`DataError` naming the file and line.
+Every malformed or non-UTF-8 line, missing field, duplicate id, image path leading out of the image
+folder or empty file raises :class:`DataError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -24,23 +25,34 @@ _REQUIRED = ("image_path", "question", "chosen", "idx")
 def read_test_jsonl(path: Path, image_root: Path, platform: str) -> list[Item]:
     """Items of a reference-format test file (JSON Lines)."""
     items = []
+    root = image_root.resolve()
     for lineno, row in iter_objects(path):
-        items.append(_item(row, image_root, platform, where=f"{path}:{lineno}"))
-    return _unique(items, path)
+        items.append(_item(row, image_root, platform, where=f"{path}:{lineno}", resolved_root=root))
+    return _nonempty(_unique(items, path), path)
 
 
 def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
     """Items (with ``rejected``) of a reference-format train file (one JSON array, nested ``text``)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            rows = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")  # a UTF-8 BOM is accepted
+    except UnicodeDecodeError as exc:
+        lineno = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"{path}:{lineno}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+                        ) from None
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty (expected a JSON array of training items)")
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(rows, list):
         raise DataError(f"{path}: expected a JSON array of training items, got {type(rows).__name__}")
     items = []
+    root = image_root.resolve()
     for i, row in enumerate(rows):
         where = f"{path}: element {i}"
         if not isinstance(row, dict):
@@ -54,22 +66,30 @@ def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
             if not isinstance(nested, dict):
                 raise DataError(f"{where}: field 'text' does not hold a JSON object")
             row.update(nested)
-        items.append(_item(row, image_root, platform, where=where))
-    return _unique(items, path)
+        items.append(_item(row, image_root, platform, where=where, resolved_root=root))
+    return _nonempty(_unique(items, path), path)
 
 
-def _item(row: dict, image_root: Path, platform: str, where: str) -> Item:
+def _item(row: dict, image_root: Path, platform: str, where: str, resolved_root: Path) -> Item:
     missing = [k for k in _REQUIRED if k not in row]
     if missing:
         raise DataError(f"{where}: missing field(s) {', '.join(missing)}")
     for key in ("image_path", "question", "chosen"):
         if not isinstance(row[key], str):
             raise DataError(f"{where}: field '{key}' must be a string, got {type(row[key]).__name__}")
+    image = image_root / row["image_path"]
+    # Checked for every item when the split loads, whatever the adapter (a text-only model never opens the
+    # image): a path that is absolute elsewhere, climbs out with "..", or follows a link out of the image
+    # folder is a fault of the split file, refused with the item named. A missing or corrupt image inside
+    # the folder fails only its item, when it is loaded.
+    if not image.resolve().is_relative_to(resolved_root):
+        raise DataError(f"{where}: item {row['idx']!r}: image_path {row['image_path']!r} leads out of the split's "
+                        f"image folder {image_root}")
     rejected = row.get("rejected")
     meta = {k: v for k, v in row.items() if k not in {*_REQUIRED, "rejected", "text"}}
     return Item(
         id=str(row["idx"]),
-        image=image_root / row["image_path"],
+        image=image,
         image_root=image_root,
         question=row["question"],
         context=context_of(row["question"]),
@@ -78,6 +98,12 @@ def _item(row: dict, image_root: Path, platform: str, where: str) -> Item:
         rejected=rejected if isinstance(rejected, str) else None,
         meta=meta,
     )
+
+
+def _nonempty(items: list[Item], path: Path) -> list[Item]:
+    if not items:
+        raise DataError(f"{path}: no items in it (the file is empty or holds only blank lines)")
+    return items
 
 
 def _unique(items: list[Item], path: Path) -> list[Item]:

@@ -28,6 +28,8 @@ def load_image(item: Item, mode: str = "RGB"):
     from PIL import Image, UnidentifiedImageError
 
     path = image_path(item)
+    if path.is_dir():
+        raise ImageLoadError(f"image path is a folder, not an image: {item.image}")
     try:
         with Image.open(path) as img:
             img.load()

@@ -133,7 +133,7 @@ def _custom_split(path: Path, images: Path | None) -> Split:
 
 
 def _starts_with_array(path: Path) -> bool:
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:  # a BOM before the "[" is allowed
         return fh.read(4096).lstrip().startswith("[")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from altbench.errors import AltbenchError
+from altbench.extras import require
 from altbench.models.base import Adapter
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ class ModelEntry:
     args:   keyword arguments for the class (``--model-arg k=v`` overrides them).
     needs:  what must be present to run it (weights at a path, an API key...), shown by ``altbench models``.
     description: one line for listings.
+    extra:  the ``pip install 'altbench[EXTRA]'`` its adapter needs (None: the core install); by default
+            looked up from the target (:data:`TARGET_EXTRAS`), checked before the adapter is imported.
     """
 
     name: str
@@ -39,6 +42,11 @@ class ModelEntry:
     args: dict[str, Any] = field(default_factory=dict)
     needs: str = "nothing (offline)"
     description: str = ""
+    extra: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.extra is None:
+            object.__setattr__(self, "extra", TARGET_EXTRAS.get(self.target))
 
 
 class UnknownModelError(AltbenchError):
@@ -76,6 +84,8 @@ class Registry:
     def create(self, name: str, overrides: dict[str, Any] | None = None) -> tuple[ModelEntry, Adapter]:
         """The entry and an instance of its adapter with ``args`` updated by ``overrides``."""
         entry = self.get(name)
+        if entry.extra:  # one line naming the extra, not a ModuleNotFoundError from inside the adapter
+            require(entry.extra, what=f"--model {name}")
         cls = load_target(entry.target)
         args = {**entry.args, **(overrides or {})}
         try:
@@ -160,6 +170,10 @@ OPENAI_TARGET = "altbench.models.openai_api:OpenAIChatAdapter"
 LMMS_TARGET = "altbench.models.lmms_bridge:LmmsAdapter"
 VLLM_TARGET = "altbench.models.vllm_backend:VLLMAdapter"
 LMMS_NEEDS = "lmms-eval in this or another interpreter (--model-arg python=VENV/bin/python), and weights"
+# adapter -> the extra it imports (baselines and the API adapter need only the core; lmms-eval runs in its
+# own interpreter, which the bridge checks itself)
+TARGET_EXTRAS = {LLAVA: "hf", QWEN: "hf", IDEFICS: "hf", GENERIC_TARGET: "hf", VLLM_TARGET: "vllm",
+                 "altbench.models.checkpoints:PaperCheckpoint": "hf"}
 # config.json model_type -> adapter, for `--model path/to/checkpoint`
 MODEL_TYPE_TARGETS = {"llava": LLAVA, "llava_next": LLAVA, "qwen2_vl": QWEN, "qwen2_5_vl": QWEN,
                       "idefics3": IDEFICS, "smolvlm": IDEFICS}
@@ -223,7 +237,7 @@ for _entry in (
     ModelEntry("altbench-tiny", LLAVA,
                {"path": "altbench:altbench-tiny",
                 "max_new_tokens": 24},
-               needs="nothing (shipped with altbench, 2.3 MB)",
+               needs="nothing more (weights shipped with altbench, 2.3 MB; offline, CPU)",
                description="tiny LLaVA SFT-trained on demo-train by baselines/demo-sft.yaml (offline, CPU)"),
 ):
     REGISTRY.add(_entry)

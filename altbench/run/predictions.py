@@ -73,12 +73,20 @@ def append(path: Path, generations: Iterable[Generation]) -> None:
         os.fsync(fh.fileno())
 
 
-def read(path: Path) -> dict[str, PredictionRecord]:
-    """Latest record per id from an altbench predictions file or the reference work's output file."""
+def read(path: Path, allow_empty: bool = True) -> dict[str, PredictionRecord]:
+    """Latest record per id from an altbench predictions file or the reference work's output file.
+
+    allow_empty: False for a file the user gives to score (an empty one is a mistake to report, not a run
+    with nothing scored); a run's own file may be empty after a kill cut its only, partial, line.
+    """
+    if not allow_empty and path.is_dir():
+        raise DataError(f"{path}: is a folder, not a predictions file (its predictions.jsonl?)")
     records: dict[str, PredictionRecord] = {}
     for lineno, row in iter_objects(path, "predictions"):
         rec = _record(row, f"{path}:{lineno}")
         records[rec.id] = rec
+    if not records and not allow_empty:
+        raise DataError(f"{path}: no predictions in it (the file is empty or holds only blank lines)")
     return records
 
 

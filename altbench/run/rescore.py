@@ -53,7 +53,7 @@ def score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
     if owner is not None and config.out is not None and config.out.resolve() == owner[0].resolve():
         config.out = None
     split = load_split(config.split, config.data_root, config.images)
-    records = pred_store.read(config.predictions)
+    records = pred_store.read(config.predictions, allow_empty=False)
     check_ids(split, records)
     if owner is None and config.out is None:
         raise AltbenchError(f"{config.predictions}: not the predictions.jsonl of a run folder; say where its "

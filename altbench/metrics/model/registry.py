@@ -18,6 +18,7 @@ from typing import Any
 from altbench.data.items import Item
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError
+from altbench.extras import require_metric
 from altbench.metrics.model.base import MetricRequest, MetricResult
 
 PREFIX = "model/"
@@ -92,6 +93,7 @@ def resolve(names: Sequence[str], metric_args: Mapping[str, Any] | None) -> dict
             raise AltbenchError(f"--metric-arg for unknown metric {family!r}{hint}")
     resolved: dict[str, dict[str, Any]] = {}
     for family in dict.fromkeys(METRICS[n] for n in parse_metric_names(names)):
+        require_metric(family)  # torch / open_clip / bert-score: the extra to install, in one line
         options = family_options(family, nested.get(family))
         _family_module(family).preflight(options)
         resolved[family] = options
