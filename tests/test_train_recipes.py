@@ -77,7 +77,7 @@ def test_mcmdpo_mechanics_and_reload(tmp_path, demo_items):
 
 @pytest.mark.parametrize("kind", ["rotate", "random", "black"])
 def test_mcmdpo_other_negative_images(tmp_path, demo_items, kind):
-    _, logs, _ = _run("mcmdpo", tmp_path, demo_items, steps=2, negative_image=kind, mcmdpo_terms=3)
+    _, logs, _ = _run("mcmdpo", tmp_path, demo_items, steps=2, negative_image=kind, use_cl_reward_num=3)
     assert logs[0]["loss"] == pytest.approx(math.log(2), abs=1e-5) and math.isfinite(logs[1]["loss"])
 
 
@@ -91,7 +91,7 @@ def test_train_saves_checkpoint_the_registry_reads(tmp_path):
     metrics = train(config, str(out), adapter_args=config.eval_args)
     card = json.loads((out / "altbench.json").read_text())
     assert card["recipe"] == "mcmdpo" and card["base"] == "tiny-llava" and card["data_hash"].startswith("sha256:")
-    assert card["config"]["mcmdpo_terms"] == 7 and "train_loss" in card["metrics"] and metrics["global_step"] == 2
+    assert card["config"]["use_cl_reward_num"] == 7 and "train_loss" in card["metrics"] and metrics["global_step"] == 2
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
     assert (out / "tokenizer.json").is_file()
     entry, adapter = REGISTRY.create(str(out), {})

@@ -19,11 +19,14 @@ from altbench.cli.common import data_root_option, images_option
 @click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps (overrides epochs).")
 @click.option("--max-items", type=int, default=None, help="Use only the first N training items.")
 @click.option("--seed", type=int, default=None)
+@click.option("--smoke", is_flag=True, help="Check the config's whole path offline: a tiny random model of the "
+              "base's architecture, demo-train when the config's data is not here, 2 optimizer steps.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved plan (data size, steps, effective batch, what is "
               "trained and frozen) and exit without loading a model.")
 @data_root_option
 @images_option
-def train_command(recipe, config_path, base, data, output, max_steps, max_items, seed, dry_run, data_root, images):
+def train_command(recipe, config_path, base, data, output, max_steps, max_items, seed, smoke, dry_run, data_root,
+                  images):
     """Train an SFT, DPO or MCM-DPO baseline with TRL and save a checkpoint `altbench run --model` reads.
 
     Multi-GPU: `accelerate launch --config_file baselines/accelerate/zero3.yaml -m altbench train-baseline ...`.
@@ -46,7 +49,16 @@ def train_command(recipe, config_path, base, data, output, max_steps, max_items,
         raise AltbenchError("--output DIR is required (or use --dry-run)")
     from altbench.train.recipes import train
 
-    metrics = train(config, output, adapter_args=config.eval_args or None)
+    if smoke:
+        import tempfile
+
+        from altbench.train.smoke import smoke_config
+
+        with tempfile.TemporaryDirectory(prefix="altbench-smoke-") as workdir:
+            config = smoke_config(config, workdir)
+            metrics = train(config, output, adapter_args=config.eval_args or None)
+    else:
+        metrics = train(config, output, adapter_args=config.eval_args or None)
     shown = {k: v for k, v in metrics.items() if k in ("train_loss", "train_runtime", "global_step")}
     click.echo(f"saved {recipe} checkpoint to {output} ({', '.join(f'{k} {v:.4g}' for k, v in shown.items())})")
     click.echo(f"evaluate it: altbench run --model {output} --split demo")

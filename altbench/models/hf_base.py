@@ -29,6 +29,7 @@ from altbench.models.base import Adapter, Generation
 from altbench.models.hf_files import (
     CARD,
     checkpoint_model_type,
+    ensure_torchvision,
     is_local_checkpoint,
     load_config,
     local_model_type,
@@ -42,7 +43,7 @@ from altbench.models.prompts import chat_messages, check_style
 log = logging.getLogger(__name__)
 
 # The checkpoint helpers live in hf_files; these names stay importable from here for existing callers.
-__all__ = ["CARD", "DTYPES", "HFVisionAdapter", "checkpoint_model_type", "choose_device", "choose_dtype",
+__all__ = ["CARD", "DTYPES", "HFVisionAdapter", "checkpoint_model_type", "choose_device", "choose_dtype", "ensure_torchvision",
            "is_local_checkpoint", "load_config", "local_model_type", "peft_base", "quiet_transformers",
            "read_card", "resolve_source", "weights_digest"]
 
@@ -162,6 +163,7 @@ class HFVisionAdapter(Adapter):
         import torch
 
         dtype = getattr(torch, self.dtype_name)
+        ensure_torchvision()
         try:
             return self.load(self.source, dtype)
         except OSError as exc:

@@ -19,6 +19,17 @@ _QUICK_HASH_LIMIT = 64 << 20  # files above this are hashed by size + first and 
 CARD = "altbench.json"
 
 
+def ensure_torchvision() -> None:
+    """Make torchvision importable before transformers' vision classes load (they import it): beside a
+    CPU-only torch its compiled operators cannot load (see :mod:`altbench.torch_compat`)."""
+    try:
+        from altbench.torch_compat import import_torchvision
+
+        import_torchvision()
+    except ImportError:
+        pass  # no torchvision: transformers does without it
+
+
 def is_local_checkpoint(value: str) -> bool:
     return Path(value).expanduser().is_dir()
 

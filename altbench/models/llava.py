@@ -7,13 +7,15 @@ Image handling (``image_mode``):
 
 - ``native``: the checkpoint's own processor. For LLaVA-1.6 that is transformers' any-resolution tiling
   (a base image plus up to four 336 px tiles, up to about 2,900 image tokens).
-- ``pad``: what the reference code fed its LLaVA-1.6 model: one image padded to a square with the
-  processor's mean colour (LLaVA's ``expand2square``), resized to the vision tower's size (336 px), 576
-  image tokens, no tiles and no newline token. For a ``llava_next`` checkpoint the same weights are run
-  through ``LlavaForConditionalGeneration`` (identical vision tower, projector and language model; the
-  unused ``image_newline`` vector is dropped), which is exactly the reference's "flat" feature path.
+- ``pad``: what the reference code fed its LLaVA-1.6 model: one image padded to a square with CLIP's mean
+  colour (LLaVA's ``expand2square``), resized to the vision tower's size (336 px), 576 image tokens, no tiles
+  and no newline token, set explicitly (:mod:`altbench.models.llava_pad`, shared with the training
+  recipes). For a ``llava_next`` checkpoint the same weights are run through
+  ``LlavaForConditionalGeneration`` (identical vision tower, projector and language model; the unused
+  ``image_newline`` vector is dropped), which is exactly the reference's 4-D ``encode_images`` path.
 
-Default: ``pad`` with ``prompt=paper``, ``native`` otherwise.
+Default: ``pad`` with ``prompt=paper``, ``native`` otherwise (a recipe's LLaVA-1.6 checkpoint says ``pad`` in
+its card, so it is evaluated the way it was trained).
 
 Original-format LLaVA checkpoints (``model_type: llava_llama``, as the LLaVA repository saves them) must be
 converted first with transformers' ``convert_llava_next_weights_to_hf.py``; the adapter says so.
@@ -25,7 +27,8 @@ from typing import Any
 
 from altbench.data.items import Item
 from altbench.errors import AltbenchError, MissingResourceError
-from altbench.models.hf_base import HFVisionAdapter, checkpoint_model_type, load_config, quiet_transformers
+from altbench.models.hf_base import HFVisionAdapter, checkpoint_model_type
+from altbench.models.llava_pad import load_padded
 from altbench.models.prompts import PAPER_DECODING, llava_v1_prompt
 
 IMAGE_MODES = ("native", "pad")
@@ -75,46 +78,8 @@ class LlavaAdapter(HFVisionAdapter):
 
     def _load_padded(self, source: str, dtype: Any) -> tuple[Any, Any]:
         """One square-padded image through LlavaForConditionalGeneration (the reference code's path)."""
-        from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
-        from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
-
-        extra: dict[str, Any] = {}
-        if self.architecture == "llava_next":
-            config = load_config(source, self.revision)
-            extra["config"] = LlavaConfig(
-                vision_config=config.vision_config,
-                text_config=config.text_config,
-                image_token_id=config.image_token_id,
-                projector_hidden_act=config.projector_hidden_act,
-                vision_feature_select_strategy=config.vision_feature_select_strategy,
-                vision_feature_layer=config.vision_feature_layer,
-                multimodal_projector_bias=getattr(config, "multimodal_projector_bias", True),
-                tie_word_embeddings=getattr(config, "tie_word_embeddings", False),
-            )
-        with quiet_transformers():  # the llava_next checkpoint's image_newline is unused here, by design
-            model = self.load_model(LlavaForConditionalGeneration, source, dtype, **extra)
-        native = self.load_processor(source)
-        vision = model.config.vision_config
-        ip = native.image_processor
-        side = vision.image_size
-        image_processor = LlavaImageProcessorPil(
-            do_pad=True,
-            size={"shortest_edge": side},
-            crop_size={"height": side, "width": side},
-            image_mean=list(ip.image_mean),
-            image_std=list(ip.image_std),
-            resample=ip.resample,
-        )
-        processor = LlavaProcessor(
-            image_processor=image_processor,
-            tokenizer=native.tokenizer,
-            patch_size=vision.patch_size,
-            vision_feature_select_strategy=model.config.vision_feature_select_strategy,
-            num_additional_image_tokens=1 if vision.model_type == "clip_vision_model" else 0,  # CLIP's CLS
-            chat_template=getattr(native, "chat_template", None),
-            image_token=native.image_token,
-        )
-        return model, processor
+        return load_padded(source, dtype, load_model=self.load_model, processor=self.load_processor(source),
+                           revision=self.revision)
 
     def build_prompt(self, item: Item) -> str:
         if self.prompt == "paper":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from altbench.models.hf_files import ensure_torchvision
 from altbench.models.tiny_parts import (
     IMAGE_SIZE,
     PATCH,
@@ -39,6 +40,7 @@ from altbench.models.tiny_parts import (
 
 def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
     """A ~0.57 M-parameter LLaVA-1.5-style model + ``LlavaProcessor`` saved to ``path``."""
+    ensure_torchvision()
     from transformers import LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
 
@@ -67,6 +69,7 @@ def build_tiny_llava(path: str | Path, seed: int = 0, image_size: int = IMAGE_SI
 
 def build_tiny_llava_next(path: str | Path, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
     """A tiny LLaVA-NeXT (LLaVA-1.6 architecture: tiles up to 2x2 of ``image_size``) saved to ``path``."""
+    ensure_torchvision()
     from transformers import LlavaNextConfig, LlavaNextForConditionalGeneration, LlavaNextProcessor
     from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
 
@@ -109,6 +112,7 @@ QWEN_SPECIALS = (
 
 def build_tiny_qwen2_vl(path: str | Path, seed: int = 0, version: str = "2") -> Path:
     """A tiny Qwen2-VL (``version="2"``) or Qwen2.5-VL (``"2.5"``) with its processor, saved to ``path``."""
+    ensure_torchvision()
     from transformers import Qwen2VLProcessor
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
@@ -211,6 +215,7 @@ def build_tiny_idefics3(path: str | Path, seed: int = 0) -> Path:
 
     SmolVLM checkpoints use the same model code; their processor also needs the ``num2words`` package.
     """
+    ensure_torchvision()
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
 

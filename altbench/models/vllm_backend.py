@@ -77,9 +77,12 @@ class VLLMAdapter(Adapter):
         try:
             import vllm
             from transformers import AutoProcessor
+
+            from altbench.models.hf_files import ensure_torchvision
         except ImportError:
             raise MissingResourceError(INSTALL_HINT) from None
         self._vllm = vllm
+        ensure_torchvision()  # processors import torchvision beside torch
         self.processor = AutoProcessor.from_pretrained(self.path, trust_remote_code=trust_remote_code)
         kwargs: dict[str, Any] = {
             "model": self.path,

@@ -15,17 +15,30 @@ from altbench.errors import AltbenchError
 
 RECIPES = ("sft", "dpo", "mcmdpo")
 NEGATIVE_IMAGES = ("diffusion", "black", "crop", "rotate", "random")
-# MCM-DPO preference terms in the reference code's enabling order (``use_cl_reward_num`` = how many of them),
-# each (name, weight, negative (context, image, response) with True = the negative one).
+# MCM-DPO preference terms in the reference trainer's enabling order, each (weight name as the reference's
+# argument, preference, negative (context, image, response) with True = the negative one). The reference always
+# uses para_r3 (response); use_cross_modal_loss adds para_r2 (image); use_cl_reward_num N > 2 adds the next
+# N - 2 terms, so N <= 2 gives two terms.
 MCMDPO_TERMS = (
-    ("response", 1.0, (False, False, True)),
-    ("image", 0.5, (False, True, False)),
-    ("context", 0.5, (True, False, False)),
-    ("context+response", 0.2, (True, False, True)),
-    ("image+response", 0.2, (False, True, True)),
-    ("context+image", 0.2, (True, True, False)),
-    ("all", 0.2, (True, True, True)),
+    ("para_r3", "response", (False, False, True)),
+    ("para_r2", "image", (False, True, False)),
+    ("para_r1", "context", (True, False, False)),
+    ("para_r4", "context+response", (True, False, True)),
+    ("para_r5", "image+response", (False, True, True)),
+    ("para_r6", "context+image", (True, True, False)),
+    ("para_r7", "all", (True, True, True)),
 )
+WEIGHT_NAMES = tuple(f"para_r{k}" for k in range(1, 8))
+# scripts/mcmdpo.sh of the reference: r1 context 0.5, r2 image 0.5, r3 response 1.0, r4..r7 0.2, norm 2.8.
+REFERENCE_WEIGHTS = {"para_r1": 0.5, "para_r2": 0.5, "para_r3": 1.0, "para_r4": 0.2, "para_r5": 0.2,
+                     "para_r6": 0.2, "para_r7": 0.2}
+RENAMED = {"mcmdpo_terms": "use_cl_reward_num", "mcmdpo_weights": "para_r1..para_r7",
+           "mcmdpo_norm": "para_norm"}
+
+
+def mcmdpo_terms_used(use_cl_reward_num: int) -> tuple:
+    """The terms the reference trains with cross-modal loss on: response and image, then N - 2 more."""
+    return MCMDPO_TERMS[: max(2, use_cl_reward_num)]
 
 
 @dataclass
@@ -44,9 +57,14 @@ class RecipeConfig:
     logging_steps, save_strategy: as in transformers' TrainingArguments.
     train_vision_tower, train_projector, train_language_model: what is trained (the rest is frozen).
     lora:              ``{r, alpha, dropout, target_modules}`` to train LoRA adapters instead (one GPU); {}: off.
+    base_architecture: the base's ``model_type`` (e.g. ``llava_next``) when the base is not a local folder:
+                       checked against a local base, and what ``--smoke`` builds a tiny model of.
     beta:              DPO / MCM-DPO temperature (0.1); log-probabilities are summed over response tokens.
-    mcmdpo_terms:      how many of the seven terms (reference enabling order) are used, 1..7.
-    mcmdpo_weights:    the seven r_k (reference order), mcmdpo_norm: their divisor (2.8).
+    use_cross_modal_loss: the reference's switch (MCM-DPO only): false trains plain DPO (unweighted, beta).
+    use_cl_reward_num: the reference's term count, 2..7: response (para_r3) and image (para_r2), then
+                       context (r1), context+response (r4), image+response (r5), context+image (r6), all (r7).
+    para_r1..para_r7:  the reference's weights (r1 context, r2 image, r3 response, r4..r7 as above);
+    para_norm:         their divisor (2.8, their sum).
     negative_image:    diffusion | black | crop | rotate | random; diffusion_step: 0..999 (700).
     eval_args:         evaluation adapter defaults written to the card (``adapter_args``), e.g. max_new_tokens.
     description:       free text, kept in the card.
@@ -77,10 +95,18 @@ class RecipeConfig:
     train_projector: bool = True
     train_language_model: bool = True
     lora: dict[str, Any] = field(default_factory=dict)
+    base_architecture: str | None = None
     beta: float = 0.1
-    mcmdpo_terms: int = 7
-    mcmdpo_weights: tuple[float, ...] = tuple(w for _, w, _ in MCMDPO_TERMS)
-    mcmdpo_norm: float = 2.8
+    use_cross_modal_loss: bool = True
+    use_cl_reward_num: int = 7
+    para_r1: float = REFERENCE_WEIGHTS["para_r1"]
+    para_r2: float = REFERENCE_WEIGHTS["para_r2"]
+    para_r3: float = REFERENCE_WEIGHTS["para_r3"]
+    para_r4: float = REFERENCE_WEIGHTS["para_r4"]
+    para_r5: float = REFERENCE_WEIGHTS["para_r5"]
+    para_r6: float = REFERENCE_WEIGHTS["para_r6"]
+    para_r7: float = REFERENCE_WEIGHTS["para_r7"]
+    para_norm: float = 2.8
     negative_image: str = "diffusion"
     diffusion_step: int = 700
     eval_args: dict[str, Any] = field(default_factory=dict)
@@ -98,13 +124,14 @@ class RecipeConfig:
                 raise AltbenchError(f"{name} must be >= 1")
         if not 0 <= self.warmup_ratio < 1:
             raise AltbenchError("warmup_ratio must be in [0, 1)")
-        self.mcmdpo_weights = tuple(float(w) for w in self.mcmdpo_weights)
-        if len(self.mcmdpo_weights) != len(MCMDPO_TERMS):
-            raise AltbenchError(f"mcmdpo_weights needs {len(MCMDPO_TERMS)} values (reference order)")
-        if not 1 <= self.mcmdpo_terms <= len(MCMDPO_TERMS):
-            raise AltbenchError("mcmdpo_terms must be 1..7")
-        if self.mcmdpo_norm <= 0:
-            raise AltbenchError("mcmdpo_norm must be > 0")
+        for name in WEIGHT_NAMES:
+            setattr(self, name, float(getattr(self, name)))
+        if not 2 <= self.use_cl_reward_num <= len(MCMDPO_TERMS):
+            raise AltbenchError(
+                f"use_cl_reward_num must be 2..7, got {self.use_cl_reward_num}: the reference has no one-term "
+                "MCM-DPO (N <= 2 trains response + image); plain DPO is use_cross_modal_loss: false or recipe dpo")
+        if self.para_norm <= 0:
+            raise AltbenchError("para_norm must be > 0")
         if self.negative_image not in NEGATIVE_IMAGES:
             raise AltbenchError(f"negative_image must be one of {', '.join(NEGATIVE_IMAGES)}")
         if not 0 <= self.diffusion_step < 1000:
@@ -122,10 +149,13 @@ class RecipeConfig:
     def effective_batch(self) -> int:
         return self.per_device_train_batch_size * self.gradient_accumulation_steps * self.num_devices
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """``para_r1..para_r7`` by name."""
+        return {name: getattr(self, name) for name in WEIGHT_NAMES}
+
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["mcmdpo_weights"] = list(self.mcmdpo_weights)
-        return out
+        return asdict(self)
 
 
 def load_config(path: str | Path | None, recipe: str, **overrides: Any) -> RecipeConfig:
@@ -144,14 +174,18 @@ def load_config(path: str | Path | None, recipe: str, **overrides: Any) -> Recip
         if not isinstance(loaded, dict):
             raise AltbenchError(f"{p}: a recipe config must be a mapping")
         values.update(loaded)
-    known = {f.name for f in fields(RecipeConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise AltbenchError(f"{path}: unknown config keys: {', '.join(unknown)}")
     if values.get("recipe", recipe) != recipe:
         raise AltbenchError(f"{path} is a {values['recipe']!r} config, not {recipe!r}")
     values["recipe"] = recipe
     values.update({k: v for k, v in overrides.items() if v is not None})
+    where = path or "config"
+    renamed = sorted(set(values) & set(RENAMED))
+    if renamed:
+        raise AltbenchError(f"{where}: {', '.join(renamed)} now take the reference's names: "
+                            + ", ".join(f"{k} -> {RENAMED[k]}" for k in renamed))
+    unknown = sorted(set(values) - {f.name for f in fields(RecipeConfig)})
+    if unknown:
+        raise AltbenchError(f"{where}: unknown config keys: {', '.join(unknown)}")
     if isinstance(values.get("max_length"), str) and values["max_length"].lower() == "none":
         values["max_length"] = None
     return RecipeConfig(**values)
@@ -192,13 +226,19 @@ def plan(config: RecipeConfig, n_items: int | None) -> dict[str, Any]:
         "max length": config.max_length,
         "gradient checkpointing": config.gradient_checkpointing,
     }
+    if config.base_architecture:
+        out["base architecture"] = config.base_architecture
     if config.recipe in ("dpo", "mcmdpo"):
         out["reference model"] = "frozen copy of the base (summed log-probabilities)"
         out["loss"] = f"sigmoid, beta {config.beta}"
-    if config.recipe == "mcmdpo":
-        names = [name for name, _, _ in MCMDPO_TERMS[: config.mcmdpo_terms]]
-        out["mcm-dpo terms"] = ", ".join(f"{n} {w}" for n, w in zip(names, config.mcmdpo_weights, strict=False))
-        out["mcm-dpo norm"] = config.mcmdpo_norm
+    if config.recipe == "mcmdpo" and not config.use_cross_modal_loss:
+        out["loss"] += " (use_cross_modal_loss false: plain DPO as the reference, unweighted)"
+        out["sequences per pair"] = 2
+    elif config.recipe == "mcmdpo":
+        out["mcm-dpo terms"] = ", ".join(f"{name} {pref} {getattr(config, name)}"
+                                         for name, pref, _ in mcmdpo_terms_used(config.use_cl_reward_num))
+        out["mcm-dpo terms"] += f" (use_cl_reward_num {config.use_cl_reward_num})"
+        out["para_norm"] = config.para_norm
         out["negative image"] = (f"diffusion noise at step {config.diffusion_step}"
                                  if config.negative_image == "diffusion" else config.negative_image)
         out["negative context"] = "question of another training item (seeded by the item's index)"

@@ -8,7 +8,7 @@ from altbench.train.config import RecipeConfig
 
 
 def dpo_args(config: RecipeConfig, output: str) -> dict[str, Any]:
-    from altbench.train.recipes import common_args
+    from altbench.train.args import common_args
 
     return {**common_args(config, output), "beta": config.beta, "loss_type": ["sigmoid"],
             "precompute_ref_log_probs": False, "remove_unused_columns": False}
@@ -28,8 +28,8 @@ def build_mcmdpo_trainer(config: RecipeConfig, model: Any, processor: Any, datas
     from altbench.train.mcmdpo import MCMDPOConfig, MCMDPOTrainer
 
     args = MCMDPOConfig(
-        **dpo_args(config, output), mcmdpo_terms=config.mcmdpo_terms, mcmdpo_weights=config.mcmdpo_weights,
-        mcmdpo_norm=config.mcmdpo_norm, negative_image=config.negative_image,
+        **dpo_args(config, output), use_cl_reward_num=config.use_cl_reward_num, para_weights=config.weights,
+        para_norm=config.para_norm, negative_image=config.negative_image,
         diffusion_step=config.diffusion_step)
     return MCMDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset,
                                 processing_class=processor, peft_config=peft_config)

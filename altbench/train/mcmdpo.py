@@ -2,11 +2,12 @@
 
 With D(c, m, y) = log p_policy(y | c, m) - log p_ref(y | c, m) (log-probabilities summed over the response):
 
-    logits = sum_k (r_k / norm) * (D(cw, mw, yw) - D(negative_k)),   loss = -log sigmoid(beta * logits)
+    logits = sum_k (para_rk / para_norm) * (D(cw, mw, yw) - D(negative_k)),   loss = -log sigmoid(beta * logits)
 
-over the first ``n_terms`` of the seven negatives in the reference code's enabling order
-(:data:`altbench.train.config.MCMDPO_TERMS`). One sigmoid over the weighted sum; with one term it is DPO with
-beta / norm.
+over the terms the reference trainer enables for ``use_cl_reward_num`` N (:data:`altbench.train.config.MCMDPO_TERMS`:
+response para_r3 and image para_r2 always, then N - 2 more). One sigmoid over the weighted sum. The reference
+has no one-term MCM-DPO: its ``use_cross_modal_loss=False`` is plain DPO, which the recipes run on TRL's
+``DPOTrainer``. DPOConfig options this loss would ignore are refused by :class:`MCMDPOConfig`.
 
 Each pair gives 8 sequences: the four (context, image) variants, each with the chosen and the rejected
 alt-text, collated by TRL's vision preference collator in one batch, laid out ``[y][variant][item]`` with
@@ -20,10 +21,16 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from altbench.train.config import MCMDPO_TERMS
+from altbench.train.config import MCMDPO_TERMS, REFERENCE_WEIGHTS, mcmdpo_terms_used
 from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
 
-DEFAULT_WEIGHTS = tuple(w for _, w, _ in MCMDPO_TERMS)
+# DPOConfig (TRL 1.16) options whose effect lives in DPOTrainer's own loss or reference pass, which MCM-DPO
+# replaces: anything but these defaults would be silently dropped, so MCMDPOConfig refuses it.
+IGNORED_DPO_OPTIONS = {
+    "loss_weights": None, "ld_alpha": None, "f_divergence_type": "reverse_kl", "f_alpha_divergence_coef": 0.5,
+    "label_smoothing": 0.0, "use_weighting": False, "discopop_tau": 0.05, "precompute_ref_log_probs": False,
+    "padding_free": False, "sync_ref_model": False,
+}
 
 
 def sequence_index(neg_context: bool, neg_image: bool, neg_response: bool) -> int:
@@ -31,16 +38,20 @@ def sequence_index(neg_context: bool, neg_image: bool, neg_response: bool) -> in
     return 4 * int(neg_response) + 2 * int(neg_context) + int(neg_image)
 
 
-def mcmdpo_logits(policy_logps, ref_logps, n_terms: int = 7, weights=DEFAULT_WEIGHTS, norm: float = 2.8):
-    """MCM-DPO logits from summed log-probabilities shaped ``(8, batch)`` (rows by :func:`sequence_index`)."""
-    if not 1 <= n_terms <= len(MCMDPO_TERMS):
-        raise ValueError("n_terms must be 1..7")
+def mcmdpo_logits(policy_logps, ref_logps, use_cl_reward_num: int = 7, weights=None, norm: float = 2.8):
+    """MCM-DPO logits from summed log-probabilities shaped ``(8, batch)`` (rows by :func:`sequence_index`).
+
+    ``weights`` maps ``para_r1..para_r7`` to the reference's r_k (default: its scripts/mcmdpo.sh values).
+    """
+    if not 2 <= use_cl_reward_num <= len(MCMDPO_TERMS):
+        raise ValueError("use_cl_reward_num must be 2..7 (the reference has no one-term MCM-DPO)")
     if policy_logps.shape[0] != 8 or ref_logps.shape != policy_logps.shape:
         raise ValueError("policy and reference log-probabilities must both be shaped (8, batch)")
+    weights = {**REFERENCE_WEIGHTS, **(weights or {})}
     d = policy_logps - ref_logps
     logits = None
-    for (_, _, (c, m, y)), weight in zip(MCMDPO_TERMS[:n_terms], weights, strict=False):
-        term = (weight / norm) * (d[0] - d[sequence_index(c, m, y)])
+    for name, _, (c, m, y) in mcmdpo_terms_used(use_cl_reward_num):
+        term = (weights[name] / norm) * (d[0] - d[sequence_index(c, m, y)])
         logits = term if logits is None else logits + term
     return logits
 
@@ -114,22 +125,27 @@ def make_config_class():
 
     @dataclass
     class MCMDPOConfig(DPOConfig):
-        mcmdpo_terms: int = field(default=7, metadata={"help": "How many of the 7 terms (reference order)."})
-        mcmdpo_weights: tuple = field(default=DEFAULT_WEIGHTS, metadata={"help": "r_k in reference order."})
-        mcmdpo_norm: float = field(default=2.8, metadata={"help": "Divisor of the weights (their sum)."})
+        use_cl_reward_num: int = field(default=7, metadata={"help": "The reference's term count, 2..7."})
+        para_weights: dict = field(default_factory=lambda: dict(REFERENCE_WEIGHTS),
+                                   metadata={"help": "para_r1..para_r7 (r1 context, r2 image, r3 response)."})
+        para_norm: float = field(default=2.8, metadata={"help": "Divisor of the weights (their sum)."})
         negative_image: str = field(default="diffusion", metadata={"help": "diffusion|black|crop|rotate|random"})
         diffusion_step: int = field(default=700, metadata={"help": "Forward-diffusion step, 0..999."})
 
         def __post_init__(self):
             super().__post_init__()
-            if not 1 <= self.mcmdpo_terms <= 7:
-                raise ValueError("mcmdpo_terms must be 1..7")
-            if len(self.mcmdpo_weights) != 7:
-                raise ValueError("mcmdpo_weights needs 7 values")
+            if not 2 <= self.use_cl_reward_num <= 7:
+                raise ValueError("use_cl_reward_num must be 2..7 (the reference has no one-term MCM-DPO)")
+            if set(self.para_weights) != set(REFERENCE_WEIGHTS):
+                raise ValueError("para_weights needs exactly para_r1..para_r7")
             if self.negative_image not in TENSOR_KINDS + IMAGE_KINDS:
                 raise ValueError(f"unknown negative_image {self.negative_image!r}")
             if self.loss_type not in (["sigmoid"], "sigmoid"):
-                raise ValueError("MCM-DPO uses the sigmoid loss")
+                raise ValueError(f"MCM-DPO has its own sigmoid loss; loss_type {self.loss_type!r} would be ignored")
+            changed = [k for k, default in IGNORED_DPO_OPTIONS.items() if getattr(self, k) != default]
+            if changed:
+                raise ValueError(f"MCM-DPO's loss ignores DPOConfig option(s) {', '.join(changed)}; leave them "
+                                 "at their defaults")
             if self.remove_unused_columns:
                 raise ValueError("MCM-DPO needs remove_unused_columns=False (negative-context columns)")
 
@@ -171,8 +187,8 @@ def make_trainer_class():
                 else:
                     ref_logps = self._sequence_logps(self.ref_model, model_kwargs, labels, seq_len)
             policy, ref = logps.view(8, -1), ref_logps.view(8, -1)
-            losses, _ = mcmdpo_loss(policy, ref, self.beta, n_terms=self.args.mcmdpo_terms,
-                                    weights=self.args.mcmdpo_weights, norm=self.args.mcmdpo_norm)
+            losses, _ = mcmdpo_loss(policy, ref, self.beta, use_cl_reward_num=self.args.use_cl_reward_num,
+                                    weights=self.args.para_weights, norm=self.args.para_norm)
             loss = losses.mean()
             d = (policy - ref).detach() * self.beta
             gather = self.accelerator.gather_for_metrics

@@ -22,32 +22,6 @@ VISION_KEYS = ("vision_tower", "vision_model", "visual", "image_newline")
 PROJECTOR_KEYS = ("multi_modal_projector", "connector", "merger", "mm_projector")
 
 
-def common_args(config: RecipeConfig, output: str) -> dict[str, Any]:
-    """TrainingArguments shared by the three recipes (CPU-safe: everything explicit)."""
-    return {
-        "output_dir": output,
-        "learning_rate": config.learning_rate,
-        "num_train_epochs": config.num_train_epochs,
-        "max_steps": config.max_steps,
-        "per_device_train_batch_size": config.per_device_train_batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "lr_scheduler_type": config.lr_scheduler_type,
-        "warmup_steps": config.warmup_ratio,
-        "weight_decay": config.weight_decay,
-        "max_length": config.max_length,
-        "bf16": config.bf16,
-        "gradient_checkpointing": config.gradient_checkpointing,
-        "seed": config.seed,
-        "data_seed": config.seed,
-        "logging_steps": config.logging_steps,
-        "save_strategy": config.save_strategy,
-        "report_to": "none",
-        "dataloader_num_workers": 0,
-        "disable_tqdm": True,
-        "remove_unused_columns": False,
-    }
-
-
 def resolve_base(base: str, seed: int = 0, workdir: str | None = None) -> str:
     """A loadable path or hub id for ``base``: a folder, ``tiny-llava`` (built offline), or a registry name."""
     if Path(base).expanduser().is_dir():
@@ -69,14 +43,24 @@ def resolve_base(base: str, seed: int = 0, workdir: str | None = None) -> str:
     return str(path)
 
 
-def load_model(source: str, config: RecipeConfig):
+def load_model(source: str, config: RecipeConfig) -> tuple[Any, Any, str]:
+    """(model, processor, image mode). LLaVA-1.6 bases get the reference's padded single image (``pad``:
+    :mod:`altbench.models.llava_pad`), every negative image kind included; others their own processor."""
     import torch
+
+    from altbench.models.hf_files import ensure_torchvision
+    from altbench.models.llava_pad import load_padded, trains_padded
+
+    ensure_torchvision()
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     dtype = torch.bfloat16 if config.bf16 else torch.float32
+    if trains_padded(source):
+        model, processor = load_padded(source, dtype)
+        return model, processor, "pad"
     model = AutoModelForImageTextToText.from_pretrained(source, dtype=dtype)
     processor = AutoProcessor.from_pretrained(source)
-    return model, processor
+    return model, processor, "native"
 
 
 def part_of(name: str) -> str:
@@ -121,7 +105,7 @@ def build(config: RecipeConfig, output: str, items: list | None = None, base_dir
     else:
         _, data_hash = None, "items:" + str(len(items))
     source = resolve_base(config.base, config.seed, base_dir)
-    model, processor = load_model(source, config)
+    model, processor, image_mode = load_model(source, config)
     peft_config = peft_config_for(config)
     if peft_config is None:
         freeze(model, config)
@@ -130,10 +114,13 @@ def build(config: RecipeConfig, output: str, items: list | None = None, base_dir
         ref_model = copy.deepcopy(model).eval()
         for p in ref_model.parameters():
             p.requires_grad_(False)
-    dataset = train_data.row_dataset(items, config.recipe)
+    # the reference's use_cross_modal_loss=False: plain DPO on the two sequences of each pair
+    kind = "dpo" if config.recipe == "mcmdpo" and not config.use_cross_modal_loss else config.recipe
+    dataset = train_data.row_dataset(items, kind)
     builder = {"sft": sft.build_trainer, "dpo": dpo.build_trainer, "mcmdpo": dpo.build_mcmdpo_trainer}
-    trainer = builder[config.recipe](config, model, processor, dataset, output, peft_config=peft_config,
-                                     ref_model=ref_model)
+    trainer = builder[kind](config, model, processor, dataset, output, peft_config=peft_config,
+                            ref_model=ref_model)
+    trainer.altbench_image_mode = image_mode  # written to the card, so evaluation feeds images the same way
     return trainer, data_hash
 
 
@@ -161,6 +148,8 @@ def train(config: RecipeConfig, output: str, adapter_args: dict[str, Any] | None
                     path.chmod(0o644)
             for junk in ("training_args.bin", "README.md"):
                 (out / junk).unlink(missing_ok=True)
+            if trainer.altbench_image_mode == "pad":
+                adapter_args = {**(adapter_args or {}), "image_mode": "pad"}
             write_card(out, recipe=config.recipe, base=config.base, data=config.data, data_hash=data_hash,
                        config=config.to_dict(), metrics=metrics, adapter_args=adapter_args)
     log.info("saved %s checkpoint to %s", config.recipe, out)

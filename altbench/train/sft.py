@@ -11,7 +11,7 @@ def build_trainer(config: RecipeConfig, model: Any, processor: Any, dataset: Any
                   peft_config: Any = None, **_: Any):
     from trl import SFTConfig, SFTTrainer
 
-    from altbench.train.recipes import common_args
+    from altbench.train.args import common_args
 
     args = SFTConfig(**common_args(config, output), completion_only_loss=True)
     return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
