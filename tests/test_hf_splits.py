@@ -71,6 +71,14 @@ def test_parquet_with_image_bytes_is_the_demo_split(demo_parquet, tmp_path):
     assert df["references"].map(len).eq(1).all() and df["context"].notna().all()
 
 
+def test_flattened_image_bytes_column(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "image"} | {"image.bytes": r["image"]["bytes"]}
+            for r in demo_rows(load_split("demo"))]
+    path = tmp_path / "flat.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    assert load_split(str(path)).sha256() == load_split("demo").sha256()
+
+
 def test_changed_image_bytes_change_the_hash(tmp_path):
     rows = demo_rows(load_split("demo"))
     rows[3]["image"] = {"bytes": rows[4]["image"]["bytes"], "path": None}
@@ -181,3 +189,16 @@ def test_hub_id_offline_fails_with_one_line(tmp_path):
     assert len(lines) == 1 and "hf:altbench-test/no-such-dataset:test" in lines[0] and "hub" in lines[0]
     assert "Traceback" not in proc.stderr
     assert json.dumps(lines[0])  # one line, printable
+
+
+def test_hub_unreachable_fails_fast_with_one_line(tmp_path):
+    """Not in offline mode and the hub's host does not resolve: one line at once, not half a minute of retries."""
+    pytest.importorskip("datasets", reason="hub splits need the datasets package")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env["HF_ENDPOINT"] = "https://altbench-no-such-host.invalid"  # .invalid never resolves (RFC 2606)
+    proc = subprocess.run([sys.executable, "-m", "altbench", "run", "--model", "retrieval", "--split",
+                           "hf:altbench-test/no-such-dataset"], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, check=False, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]  # exactly one line
+    assert "not reachable" in proc.stderr and "altbench-no-such-host.invalid" in proc.stderr

@@ -4,7 +4,8 @@ Sources (:func:`parse` recognises them; ``load_split`` turns the items into a sp
 
 - ``path/to/file.parquet``: rows in the reference test format (``idx``, ``question``, ``chosen``; train rows
   also ``rejected``) whose image is a column ``image`` holding ``{"bytes": ..., "path": ...}`` (what
-  ``datasets`` writes for an ``Image`` feature) or raw bytes, or an ``image_path`` relative to ``--images``;
+  ``datasets`` writes for an ``Image`` feature), raw bytes (also a flattened ``image.bytes`` column), or an
+  ``image_path`` relative to ``--images``;
 - a folder written by ``datasets``' ``save_to_disk`` (a ``Dataset``, or a ``DatasetDict`` as ``FOLDER:SPLIT``,
   default split ``test`` or the only one);
 - ``hf:ORG/NAME[:SPLIT]``: a dataset on the Hugging Face hub (``datasets.load_dataset``; online only).
@@ -33,13 +34,14 @@ from urllib.parse import parse_qsl
 
 from altbench.data.demo import INSTRUCTION
 from altbench.data.items import Item, context_of
-from altbench.errors import DataError, MissingResourceError
+from altbench.errors import DataError
+from altbench.extras import require
 
 HUB_PREFIX = "hf:"
 FIELDS = ("idx", "image", "image_path", "question", "context", "chosen", "rejected")
 # column names tried for each field when the spec does not map it
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "idx": ("idx", "id"), "image": ("image",), "image_path": ("image_path",), "question": ("question",),
+    "idx": ("idx", "id"), "image": ("image", "image.bytes"), "image_path": ("image_path",), "question": ("question",),
     "context": ("context",), "chosen": ("chosen", "references"), "rejected": ("rejected",),
 }
 IMAGE_CACHE = "hf-images"
@@ -130,10 +132,9 @@ def read_items(source: HFSource, images: Path | None, cache: Path) -> tuple[list
 
 
 def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise MissingResourceError(f"{path}: Parquet splits need pyarrow: pip install 'altbench[frames]'") from None
+    require("frames", "pyarrow", what=f"the Parquet split {path}")
+    import pyarrow.parquet as pq
+
     if not path.is_file():
         raise DataError(f"split file {path} not found")
     try:
@@ -145,12 +146,10 @@ def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _datasets_rows(source: HFSource) -> Iterator[dict[str, Any]]:
-    try:
-        import datasets
-        import datasets.exceptions
-    except ImportError:
-        raise MissingResourceError(f"{source.spec}: needs the datasets package: pip install datasets "
-                                   "(or altbench[train])") from None
+    require("train", "datasets", what=f"the split {source.spec}")
+    import datasets
+    import datasets.exceptions
+
     if source.kind == "disk":
         try:
             ds = datasets.load_from_disk(source.location)
@@ -159,6 +158,11 @@ def _datasets_rows(source: HFSource) -> Iterator[dict[str, Any]]:
         if isinstance(ds, datasets.DatasetDict):
             ds = _pick(ds, source)
     else:
+        unreachable = _hub_unreachable()
+        if unreachable:
+            raise DataError(f"{source.spec}: the Hugging Face hub is not reachable ({unreachable}); offline, save "
+                            "the dataset with save_to_disk or as Parquet on a connected machine and pass that path "
+                            "(or set HF_HUB_OFFLINE=1 to read it from the local datasets cache)")
         try:
             ds = datasets.load_dataset(source.location, split=source.split)
         except (OSError, ValueError, datasets.exceptions.DatasetsError) as exc:  # offline: ConnectionError
@@ -172,6 +176,24 @@ def _datasets_rows(source: HFSource) -> Iterator[dict[str, Any]]:
         batch = ds[start : start + _BATCH]
         keys = list(batch)
         yield from (dict(zip(keys, values)) for values in zip(*(batch[k] for k in keys)))
+
+
+def _hub_unreachable() -> str | None:
+    """Why the hub cannot be reached, found in milliseconds (None: reachable, or offline mode is on and the
+    local cache is what ``datasets`` reads). Without this, ``load_dataset`` retries for half a minute and
+    prints a warning per retry before failing."""
+    import socket
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(v, "").lower() in {"1", "true", "yes", "on"}
+           for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
+        return None
+    host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc.strerror or exc}"
+    return None
 
 
 def _pick(dd: Any, source: HFSource) -> Any:

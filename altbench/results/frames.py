@@ -36,10 +36,11 @@ FIXED_COLUMNS = ("run_id", "model", "split", "scoring", "convention", "id", "sta
 
 
 def _pandas():
-    try:
-        import pandas as pd
-    except ImportError:
-        raise AltbenchError("results as frames need pandas: pip install 'altbench[frames]'") from None
+    from altbench.extras import require
+
+    require("frames", "pandas", what="results as pandas frames")
+    import pandas as pd
+
     return pd
 
 
@@ -192,10 +193,9 @@ def write_table(frames: Sequence[pd.DataFrame], out: Path, fmt: str) -> int:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401  (pandas' engine; say what to install rather than pandas' message)
-        except ImportError:
-            raise AltbenchError("Parquet export needs pyarrow: pip install 'altbench[frames]'") from None
+        from altbench.extras import require
+
+        require("frames", "pyarrow", what="Parquet export")  # pandas' engine: name the extra, not pandas' hint
         frame.to_parquet(out, engine="pyarrow", index=False)
     elif fmt == "csv":
         frame = frame.copy()
