@@ -76,12 +76,13 @@ def test_callback_logs_metrics_every_n_steps_through_the_trainer(tmp_path):
     assert len([h for h in trainer.state.log_history if "loss" in h]) == 4
     assert trainer.processing_class.tokenizer.padding_side == side
 
-    # the last evaluation equals `altbench run` on the saved checkpoint (same generation, same scorer)
+    # the last evaluation equals `altbench run` on the saved checkpoint (same generation, same scorer; float32
+    # as the trainer's model, which `altbench run` would load as bfloat16 on a GPU)
     out = tmp_path / "ckpt"
     trainer.save_model(str(out))
     trainer.processing_class.save_pretrained(str(out))
     res = CliRunner().invoke(cli, ["run", "--model", str(out), "--split", "demo", "--limit", "4",
-                                   "--model-arg", "max_new_tokens=8", "--out", str(tmp_path / "run"),
+                                   "--model-arg", "max_new_tokens=8", "--model-arg", "dtype=float32", "--out", str(tmp_path / "run"),
                                    "--bootstrap", "200", "--batch-size", "4"])
     assert res.exit_code == 0, res.output
     run = altbench.load_run(tmp_path / "run")
