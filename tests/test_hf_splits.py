@@ -173,6 +173,16 @@ def test_malformed_sources_are_one_line_errors(tmp_path):
     pq.write_table(pa.Table.from_pylist(rows), dup)
     with pytest.raises(DataError, match="duplicate idx '1'"):
         load_split(str(dup))
+    escape = tmp_path / "escape.parquet"
+    pq.write_table(pa.Table.from_pylist([{"idx": 1, "question": "q", "chosen": "c", "image_path": "../x.png"}]),
+                   escape)
+    with pytest.raises(DataError, match="item '1': image path '../x.png' leads out of"):
+        load_split(str(escape))
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"idx": pa.array([], pa.int64()), "question": pa.array([], pa.string()),
+                             "chosen": pa.array([], pa.string())}), empty)
+    with pytest.raises(DataError, match="no rows"):
+        load_split(str(empty))
     with pytest.raises(DataError, match="expected hf:ORG/NAME"):
         load_split("hf:justaname")
     assert hf_splits.parse("demo") is None and hf_splits.parse("items.jsonl") is None

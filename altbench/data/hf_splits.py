@@ -127,7 +127,9 @@ def read_items(source: HFSource, images: Path | None, cache: Path) -> tuple[list
             raise DataError(f"{source.spec}: row {n}: duplicate idx {item.id!r}")
         seen.add(item.id)
         items.append(item)
-    part = "train" if items and all(it.rejected for it in items) else "test"
+    if not items:
+        raise DataError(f"{source.spec}: no rows in it")
+    part = "train" if all(it.rejected for it in items) else "test"
     return items, part
 
 
@@ -282,7 +284,11 @@ def _image(row: dict[str, Any], columns: dict[str, str], item_id: str, image_roo
     root = image_root or cache / IMAGE_CACHE
     if not isinstance(rel, str) or not rel:
         return root / f"<no image in row for item {item_id}>", root
-    return root / rel, root
+    image = root / rel
+    # as for the JSON formats: a path leading out of the image folder is a fault of the data, refused at load
+    if not image.resolve().is_relative_to(root.resolve()):
+        raise DataError(f"{where}: item {item_id!r}: image path {rel!r} leads out of the split's image folder {root}")
+    return image, root
 
 
 def store_bytes(data: bytes, cache: Path) -> Path:
