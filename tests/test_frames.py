@@ -127,3 +127,21 @@ def test_export_errors_and_lmms_eval_still_there(tmp_path, two_scorings):
     res = invoke("export", "lmms-eval", str(tmp_path / "tasks"), "--task", "altbench_demo=demo")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "tasks").is_dir()
+
+
+def test_split_gone_leaves_texts_out_with_a_warning(tmp_path, caplog):
+    split = load_split("demo")
+    custom = tmp_path / "mine.jsonl"
+    custom.write_text("".join(json.dumps({"image_path": str(it.image.name), "question": it.question,
+                                          "chosen": it.chosen, "idx": it.id}) + "\n" for it in split.items[:3]))
+    images = split.items[0].image.parent
+    res = invoke("run", "--model", "context-echo", "--split", str(custom), "--images", str(images),
+                 "--out", str(tmp_path / "run"), "--bootstrap", "200")
+    assert res.exit_code == 0, res.output
+    run = altbench.load_run(tmp_path / "run")
+    assert run.to_pandas(images=images)["references"].notna().all()  # found again from the header's source
+    custom.unlink()
+    with caplog.at_level("WARNING"):
+        df = run.to_pandas()
+    assert len(df) == 3 and df["references"].isna().all() and df["prediction"].notna().all()
+    assert "references and context left out" in caplog.text
