@@ -62,27 +62,32 @@ def _objective(params: np.ndarray, pairs: np.ndarray, c: np.ndarray, n: int) -> 
     total = wins_a + ties + wins_b
     ll = wins_a * (ti - log_d) + wins_b * (tj - log_d) + ties * (log_nu + half - log_d)
     pi_i, pi_j, tie_t = np.exp(ti - log_d), np.exp(tj - log_d), np.exp(log_nu + half - log_d)
-    grad = np.zeros_like(params)
-    np.add.at(grad, i, wins_a + ties / 2 - total * (pi_i + tie_t / 2))
-    np.add.at(grad, j, wins_b + ties / 2 - total * (pi_j + tie_t / 2))
-    grad[n] = float((ties - total * tie_t).sum())
     diff = ti - tj
+    prior = diff / PRIOR_SD**2
+    # bincount sums the per-pair terms into each model's gradient (much faster than np.add.at)
+    g_i = wins_a + ties / 2 - total * (pi_i + tie_t / 2) - prior
+    g_j = wins_b + ties / 2 - total * (pi_j + tie_t / 2) + prior
+    grad = np.empty_like(params)
+    grad[:n] = np.bincount(i, g_i, n) + np.bincount(j, g_j, n)
+    grad[n] = float((ties - total * tie_t).sum())
     penalty = float((diff**2).sum()) / (2 * PRIOR_SD**2)
-    np.add.at(grad, i, -diff / PRIOR_SD**2)
-    np.add.at(grad, j, diff / PRIOR_SD**2)
     return -(float(ll.sum()) - penalty), -grad
 
 
 def fit(n: int, pairs: Sequence[tuple[int, int]], c: np.ndarray, anchors: Sequence[int] = (),
         start: np.ndarray | None = None) -> Fit:
-    """Maximum a-posteriori Davidson fit of ``n`` models from per-pair counts ``c`` (pairs, 3)."""
+    """Maximum a-posteriori Davidson fit of ``n`` models from per-pair counts ``c`` (pairs, 3).
+
+    Truncated Newton (scipy's TNC) with the analytic gradient: it gives the same optimum as L-BFGS-B here and
+    was several times faster on a loaded 2-core machine, which matters for the 1000 refits of the bootstrap.
+    """
     from scipy.optimize import minimize
 
     pairs_arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     x0 = np.zeros(n + 1) if start is None else np.asarray(start, dtype=np.float64)
     bounds = [(None, None)] * n + [LOG_NU_BOUNDS]
     res = minimize(_objective, x0, args=(pairs_arr, np.asarray(c, dtype=np.float64), n), jac=True,
-                   method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-14})
+                   method="TNC", bounds=bounds, options={"maxfun": 5000, "ftol": 1e-13, "gtol": 1e-9})
     theta = res.x[:n].copy()
     ref = list(anchors) if anchors else list(range(n))
     theta -= theta[ref].mean()
