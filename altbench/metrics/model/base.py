@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,6 +30,20 @@ from altbench.data.items import Item
 from altbench.data.splits import Split, cache_dir
 from altbench.io import write_json_atomic
 from altbench.metrics.base import MetricScores
+
+
+class Family(Protocol):
+    """What a family module provides (checked by type, not registered: the registry imports it by name).
+
+    A family rather than one class per metric, because its metrics share one expensive pass (CLIPScore and
+    RefCLIPScore the same image and text features; the judge's criteria one answer per item).
+    """
+
+    OPTIONS: dict[str, Any]
+
+    def preflight(self, options: dict[str, Any]) -> None: ...
+
+    def compute(self, request: MetricRequest) -> MetricResult: ...
 
 
 @dataclass(frozen=True)

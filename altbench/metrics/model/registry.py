@@ -19,7 +19,7 @@ from altbench.data.items import Item
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError
 from altbench.extras import require_metric
-from altbench.metrics.model.base import MetricRequest, MetricResult
+from altbench.metrics.model.base import Family, MetricRequest, MetricResult
 
 PREFIX = "model/"
 # metric name -> family; a family computes all of its requested metrics at once
@@ -120,7 +120,7 @@ def load_metrics_config(path: Path) -> dict[str, dict[str, Any]]:
     return nest_metric_args(data)
 
 
-def _family_module(family: str):
+def _family_module(family: str) -> Family:
     return importlib.import_module(FAMILIES[family])
 
 
