@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from altbench.metrics import coco_meteor
+from altbench.metrics.coco import meteor as coco_meteor
 from altbench.metrics.coco import score_coco
-from altbench.metrics.coco_reference import reference_scores
+from altbench.metrics.coco.reference import reference_scores
 
 SUBJECTS = [
     "a woman", "a man", "two children", "a young girl", "an older man", "a golden retriever", "a black cat",

@@ -4,7 +4,7 @@
 
 Generates ``n`` seeded (reference, prediction) pairs of realistic English alt-text (templates over subjects,
 colours, actions, places, with casing, punctuation, multi-sentence references and perturbed predictions),
-scores them with :func:`altbench.metrics.paper_reference.score_reference` and
+scores them with :func:`altbench.metrics.paper.reference.score_reference` and
 :func:`altbench.metrics.paper.score_paper` in the same process, checks every per-item score and every
 reported value agree to 1e-9, and prints both times and the speed-up. Exits 1 on a mismatch.
 """
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from altbench.metrics.nltk_data import setup_nltk
     from altbench.metrics.paper import score_paper
-    from altbench.metrics.paper_reference import score_reference
+    from altbench.metrics.paper.reference import score_reference
 
     setup_nltk(online=False)
     references, predictions = make_items(args.n, args.seed)

@@ -1,6 +1,6 @@
 """The ``coco`` convention: ``score_coco`` must equal pycocoevalcap's own pipeline, item by item.
 
-Reference numbers come from :func:`altbench.metrics.coco_reference.reference_scores` (PTBTokenizer, Bleu(4),
+Reference numbers come from :func:`altbench.metrics.coco.reference.reference_scores` (PTBTokenizer, Bleu(4),
 Meteor(), Rouge(), Cider() exactly as pycocoevalcap users call them). Tests that start a JVM are marked
 ``java`` and skipped without one.
 """
@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from altbench.errors import AltbenchError, DataError, MissingResourceError
-from altbench.metrics import coco_meteor, coco_meteor_scores, coco_tokenize
 from altbench.metrics.base import AGGREGATORS
-from altbench.metrics.coco import METRICS, score_coco
-from altbench.metrics.coco_reference import reference_scores
-from altbench.metrics.coco_rouge import lcs_length
+from altbench.metrics.coco import METRICS, meteor_stats, score_coco
+from altbench.metrics.coco import meteor as coco_meteor
+from altbench.metrics.coco import meteor_eval as coco_meteor_scores
+from altbench.metrics.coco import tokenize as coco_tokenize
+from altbench.metrics.coco.reference import reference_scores
+from altbench.metrics.coco.rouge import lcs_length
 
 HAVE_JAVA = shutil.which("java") is not None
 java = pytest.mark.java
@@ -360,25 +362,25 @@ def test_meteor_score_reconstruction_recovers_a_different_pow():
     printed[:, 4] = printed[:, 5] = np.floor(matched)
     printed[:, 20] = np.minimum(printed[:, 4], rng.integers(1, 5, n))
     printed[:, 21] = printed[:, 22] = printed[:, 4]
-    stats = coco_meteor.aggregable(printed)
+    stats = meteor_stats.aggregable(printed)
     lines = [" ".join(f"{v:.1f}" for v in row) for row in printed]
 
     def fake_pow(frag):
-        p = np.power(frag, coco_meteor.BETA)
+        p = np.power(frag, meteor_stats.BETA)
         bump = (np.round(frag * 1000) % 3 == 0)
         return np.where(bump, np.nextafter(p, np.inf), p)
 
     def fake_score(rows_stats, chunks_column):
-        fmean, frag = coco_meteor.fmean_and_frag(rows_stats, chunks_column)
+        fmean, frag = meteor_stats.fmean_and_frag(rows_stats, chunks_column)
         with np.errstate(invalid="ignore"):
-            return coco_meteor.final_score(fmean, 1.0 - coco_meteor.GAMMA * fake_pow(frag))
+            return meteor_stats.final_score(fmean, 1.0 - meteor_stats.GAMMA * fake_pow(frag))
 
     calls = []
 
     def evaluate(rows):
         calls.append(len(rows))
         parsed = np.array([r.split() for r in rows], dtype=float)
-        return fake_score(coco_meteor.aggregable(parsed), 20).tolist()
+        return fake_score(meteor_stats.aggregable(parsed), 20).tolist()
 
     scores, corpus = coco_meteor_scores.jar_scores(stats, lines, evaluate)
     assert np.array_equal(scores, fake_score(stats, 20))

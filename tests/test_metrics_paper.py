@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 
 from altbench.errors import DataError
-from altbench.metrics import paper_meteor, paper_reference, paper_rouge
 from altbench.metrics.base import AGGREGATORS
 from altbench.metrics.nltk_data import ENV_VAR, LEXNAMES, ensure_nltk_data, lexnames_text, setup_nltk
+from altbench.metrics.paper import meteor as paper_meteor
+from altbench.metrics.paper import reference as paper_reference
+from altbench.metrics.paper import rouge as paper_rouge
 from altbench.metrics.paper import score_paper
-from altbench.metrics.paper_editdist import levenshtein as fast_levenshtein
-from altbench.metrics.paper_reference import (
+from altbench.metrics.paper.editdist import levenshtein as fast_levenshtein
+from altbench.metrics.paper.reference import (
     METRICS,
     levenshtein,
     paper_value,
@@ -315,7 +317,7 @@ def _fuzz_strings(n: int, seed: int = 0) -> list[str]:
 def test_fast_tokenizer_equals_nltk(sample_root):
     import nltk
 
-    from altbench.metrics.paper_tokenize import word_tokenize
+    from altbench.metrics.paper.tokenize import word_tokenize
 
     texts = [
         s
@@ -333,7 +335,7 @@ def test_fast_sentence_splitting_equals_nltk():
     """Safe (stdlib-regex) texts full of candidate boundaries, abbreviations, quotes and brackets."""
     import nltk
 
-    from altbench.metrics.paper_tokenize import _is_safe, word_tokenize
+    from altbench.metrics.paper.tokenize import _is_safe, word_tokenize
 
     rng = random.Random(5)
     parts = ["Dr.", "Mr.", "U.S.", "e.g.", "etc.", "The", "the", "cat", "sat", ".", ". ", "!", "? ", "...",
@@ -351,7 +353,7 @@ def test_fast_path_for_plain_sentences_equals_nltk():
     """Plain "word word, word." sentences take a shortcut; contractions (cannot, gonna...) must not."""
     import nltk
 
-    from altbench.metrics.paper_tokenize import _SIMPLE, word_tokenize
+    from altbench.metrics.paper.tokenize import _SIMPLE, word_tokenize
 
     rng = random.Random(7)
     words = ["a", "A", "dog", "cannot", "Cannot", "gonna", "gotta", "gimme", "lemme", "wanna", "wan", "na",

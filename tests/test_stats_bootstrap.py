@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from altbench.metrics.base import MetricScores, register_aggregator
+from altbench.metrics.base import MetricScores
 from altbench.stats import bootstrap as bs
 from altbench.stats.bootstrap import (
     FixedWeights,
@@ -16,11 +16,6 @@ from altbench.stats.bootstrap import (
     stack,
     weighted_sums,
 )
-
-
-@register_aggregator("test-ratio")
-def _ratio(summed: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return summed[..., 0] / summed[..., 1]
 
 
 def test_multinomial_rows_are_draw_counts():
@@ -62,8 +57,8 @@ def test_fixed_weights_from_indices():
 
 
 def test_identical_blocks_are_stored_once():
-    a = StatBlock(np.arange(6.0).reshape(3, 2), "test-ratio")
-    b = StatBlock(np.arange(6.0).reshape(3, 2), "test-ratio")
+    a = StatBlock(np.arange(6.0).reshape(3, 2), "ratio")
+    b = StatBlock(np.arange(6.0).reshape(3, 2), "ratio")
     c = StatBlock(np.ones((3, 1)))
     matrix, slices = stack([a, b, c])
     assert matrix.shape == (3, 3) and slices[0] == slices[1] != slices[2]
@@ -72,7 +67,7 @@ def test_identical_blocks_are_stored_once():
 def test_corpus_metric_is_reaggregated_from_resampled_stats_not_averaged():
     # one item with a long sentence dominates a ratio of sums, not a mean of ratios
     stats = np.array([[1.0, 10.0], [1.0, 1.0], [0.0, 1.0]])
-    block = StatBlock(stats, "test-ratio")
+    block = StatBlock(stats, "ratio")
     idx = np.array([[0, 1, 2], [0, 0, 1], [2, 2, 2]])
     out = replicates([block], FixedWeights.from_indices(idx, 3))[:, 0]
     expected = [stats[row, 0].sum() / stats[row, 1].sum() for row in idx]
@@ -87,7 +82,7 @@ def test_bootstrap_ci_matches_brute_force_resampling():
     ratio = np.column_stack([rng.integers(0, 5, n), rng.integers(5, 10, n)]).astype(float)
     metrics = {
         "m/mean": MetricScores("mean", float(scores.mean() * 100), tuple(scores), "mean|x", scale=100.0),
-        "m/ratio": MetricScores("ratio", 0.0, tuple(ratio[:, 0]), "ratio|x", stats=ratio, aggregator="test-ratio"),
+        "m/ratio": MetricScores("ratio", 0.0, tuple(ratio[:, 0]), "ratio|x", stats=ratio, aggregator="ratio"),
     }
     ci = bootstrap_ci(metrics, resamples=2000, seed=11)
     w = np.concatenate([Multinomial(2000, 11).weights(n, 0, 0, 2000)])

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from altbench.metrics.base import register_aggregator
 from altbench.stats.bootstrap import FixedWeights, Multinomial, StatBlock, Swaps
 from altbench.stats.paired import (
     bootstrap_pvalue,
@@ -13,11 +12,6 @@ from altbench.stats.paired import (
     permutation_deltas,
     permutation_pvalue,
 )
-
-
-@register_aggregator("test-ratio-paired")
-def _ratio(summed, n):
-    return summed[..., 0] / summed[..., 1]
 
 
 def _blocks(*cols):
@@ -87,7 +81,7 @@ def test_pairs_of_three_runs_share_resamples():
 
 
 def test_undefined_metric_gives_nan_not_a_crash():
-    a = StatBlock(np.zeros((20, 2)), "test-ratio-paired")
+    a = StatBlock(np.zeros((20, 2)), "ratio")
     (res,) = compare_pairs([[a], [a]], [(0, 1)], resamples=100, trials=100)
     assert np.isnan(res[0].delta) and np.isnan(res[0].p_bootstrap) and np.isnan(res[0].p_permutation)
 
@@ -96,8 +90,8 @@ def test_corpus_metric_effect_size_uses_the_bootstrap_se():
     rng = np.random.default_rng(9)
     n = 120
     lengths = rng.integers(5, 20, (n, 1)).astype(float)
-    a = StatBlock(np.column_stack([rng.binomial(lengths[:, 0].astype(int), 0.3), lengths]), "test-ratio-paired")
-    b = StatBlock(np.column_stack([rng.binomial(lengths[:, 0].astype(int), 0.4), lengths]), "test-ratio-paired")
+    a = StatBlock(np.column_stack([rng.binomial(lengths[:, 0].astype(int), 0.3), lengths]), "ratio")
+    b = StatBlock(np.column_stack([rng.binomial(lengths[:, 0].astype(int), 0.4), lengths]), "ratio")
     (res,) = compare_pairs([[a], [b]], [(0, 1)], resamples=2000, trials=2000, seed=1)
     r = res[0]
     assert r.effect_size_kind == "dz-bootstrap"
@@ -111,6 +105,16 @@ sacrebleu = pytest.importorskip("sacrebleu")
 
 def _sentences(rng, n, vocab, lo=4, hi=15):
     return [" ".join(rng.choice(vocab, size=rng.integers(lo, hi))) for _ in range(n)]
+
+
+def _sacrebleu_aggregator(metric):
+    """sacrebleu's corpus BLEU from summed statistics, as an explicit StatBlock aggregator."""
+    def _bleu(summed, n):
+        flat = np.asarray(summed).reshape(-1, summed.shape[-1])
+        scores = [metric._compute_score_from_stats(row.astype(int).tolist()).score for row in flat]
+        return np.array(scores).reshape(np.shape(summed)[:-1])
+
+    return _bleu
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +133,6 @@ def bleu_systems():
         return out
 
     metric = BLEU()
-
-    @register_aggregator("test-sacrebleu-bleu")
-    def _bleu(summed, n):
-        flat = np.asarray(summed).reshape(-1, summed.shape[-1])
-        scores = [metric._compute_score_from_stats(row.astype(int).tolist()).score for row in flat]
-        return np.array(scores).reshape(np.shape(summed)[:-1])
-
     hyp_a, hyp_b = noisy(0.62), noisy(0.65)
     stats_a = np.array(metric._extract_corpus_statistics(hyp_a, [refs]), dtype=float)
     stats_b = np.array(metric._extract_corpus_statistics(hyp_b, [refs]), dtype=float)
@@ -146,6 +143,7 @@ def test_paired_bootstrap_matches_sacrebleu_on_bleu(bleu_systems):
     from sacrebleu.significance import Result, _paired_bs_test
 
     metric, refs, _, hyp_b, stats_a, stats_b = bleu_systems
+    bleu_fn = _sacrebleu_aggregator(metric)
     n, seed, samples = len(refs), 7, 1000
     base = metric._aggregate_and_compute(stats_a.astype(int).tolist())
     _, out = _paired_bs_test({"BLEU": (stats_a.astype(int).tolist(), Result(base.score))}, "b", hyp_b, [refs],
@@ -153,8 +151,8 @@ def test_paired_bootstrap_matches_sacrebleu_on_bleu(bleu_systems):
     theirs = out["BLEU"]
     # the very resamples sacrebleu draws, as weights
     idx = np.random.default_rng(seed).choice(n, size=(samples, n), replace=True)
-    a = StatBlock(stats_a, "test-sacrebleu-bleu")
-    b = StatBlock(stats_b, "test-sacrebleu-bleu")
+    a = StatBlock(stats_a, fn=bleu_fn)
+    b = StatBlock(stats_b, fn=bleu_fn)
     boot = bootstrap_replicates([[a], [b]], FixedWeights.from_indices(idx, n))[:, :, 0]
     assert boot[:, 1].mean() == pytest.approx(theirs.mean, rel=1e-9)  # same resampled corpus BLEU scores
     assert b.value() == pytest.approx(theirs.score) and a.value() == pytest.approx(base.score)
@@ -171,14 +169,15 @@ def test_approximate_randomization_matches_sacrebleu_on_bleu(bleu_systems):
     from sacrebleu.significance import Result, _paired_ar_test
 
     metric, refs, _, hyp_b, stats_a, stats_b = bleu_systems
+    bleu_fn = _sacrebleu_aggregator(metric)
     n, seed, trials = len(refs), 3, 2000
     base = metric._aggregate_and_compute(stats_a.astype(int).tolist())
     _, out = _paired_ar_test({"BLEU": (stats_a.astype(int).tolist(), Result(base.score))}, "b", hyp_b, [refs],
                              {"BLEU": metric}, n_samples=trials, seed=seed)
     pos_sel = np.random.default_rng(seed).integers(2, size=(trials, n), dtype=bool)
     swaps = FixedWeights((~pos_sel).astype(float))  # sacrebleu's pseudo-system A takes B's item when not pos_sel
-    a = StatBlock(stats_a, "test-sacrebleu-bleu")
-    b = StatBlock(stats_b, "test-sacrebleu-bleu")
+    a = StatBlock(stats_a, fn=bleu_fn)
+    b = StatBlock(stats_b, fn=bleu_fn)
     null = permutation_deltas([a], [b], swaps)
     obs = b.value() - a.value()
     strict = (np.sum(np.abs(null[:, 0]) > abs(obs)) + 1) / (trials + 1)  # sacrebleu counts strictly greater

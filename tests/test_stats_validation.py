@@ -8,7 +8,6 @@ within a group do not make all trials err together. Measured rates (seeds below)
 import numpy as np
 import pytest
 
-from altbench.metrics.base import register_aggregator
 from altbench.stats.bootstrap import Multinomial, StatBlock, percentile_interval, replicates
 from altbench.stats.gate import decide
 from altbench.stats.paired import compare_pairs, holm
@@ -16,11 +15,6 @@ from altbench.stats.paired import compare_pairs, holm
 TRIALS = 1000
 GROUP = 100
 ALPHA = 0.05
-
-
-@register_aggregator("test-validation-ratio")
-def _ratio(summed, n):
-    return summed[..., 0] / summed[..., 1]
 
 
 def _groups():
@@ -69,7 +63,7 @@ def test_ci_covers_a_corpus_level_ratio_95_percent_of_the_time():
     lengths = rng.integers(5, 21, (300, TRIALS))
     matches = rng.binomial(lengths, 0.3)
     stats = np.stack([matches, lengths], axis=-1).astype(float)
-    rate = _coverage(lambda t: StatBlock(stats[:, t, :], "test-validation-ratio"), 0.3, seed=200)
+    rate = _coverage(lambda t: StatBlock(stats[:, t, :], "ratio"), 0.3, seed=200)
     assert 0.93 <= rate <= 0.97, rate
 
 

@@ -229,7 +229,7 @@ def _claim(run_dir: Path, fp: dict, rid: str) -> None:
 
 def _warm_up_meteor() -> None:
     """Start METEOR 1.5's JVM (10-20 s of start-up) now, so it loads while the model generates."""
-    from altbench.metrics import coco_meteor
+    from altbench.metrics.coco import meteor as coco_meteor
 
     try:
         coco_meteor.warm_up()

@@ -11,7 +11,7 @@ Per-item statistics (float64 columns)::
     0 hyp_len  1 closest_ref_len (ties: the shorter)  2..5 matched_k (clipped k-gram matches, k = 1..4)
     6..9 total_k (max(0, hyp_len - k + 1))
 
-``coco_bleu1`` .. ``coco_bleu4`` (registered aggregators) turn summed statistics into corpus BLEU-k.
+``coco_bleu1`` .. ``coco_bleu4`` (aggregators declared in ``metrics.base.AGGREGATOR_TABLE``) turn summed statistics into corpus BLEU-k.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from altbench.metrics.base import register_aggregator
-
 N = 4
 TINY = 1e-15  # pycocoevalcap: "so that if guess is 0 still return 0"
 SMALL = 1e-9
@@ -32,7 +30,7 @@ STAT_COLUMNS = ("hyp_len", "closest_ref_len", *(f"matched_{k}" for k in range(1,
 
 
 def item_stats(hyp: tuple[list[Counter], int], refs: Sequence[tuple[list[Counter], int]]) -> list[int]:
-    """One row of statistics from n-gram counts (see :mod:`altbench.metrics.coco_ngrams`)."""
+    """One row of statistics from n-gram counts (see :mod:`altbench.metrics.coco.ngrams`)."""
     hyp_counts, hyp_len = hyp
     ref_len = min((abs(length - hyp_len), length) for _, length in refs)[1]
     matched = []
@@ -96,9 +94,21 @@ def bleu_from_stats(summed: np.ndarray, order: int) -> np.ndarray:
     return np.where(ratio < 1, bleu * penalty, bleu)
 
 
-def _register(order: int) -> None:
-    register_aggregator(f"coco_bleu{order}")(lambda summed, n=None: bleu_from_stats(summed, order))
+def bleu1_from_stats(summed: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+    """Aggregator ``coco_bleu1``."""
+    return bleu_from_stats(summed, 1)
 
 
-for _order in range(1, N + 1):
-    _register(_order)
+def bleu2_from_stats(summed: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+    """Aggregator ``coco_bleu2``."""
+    return bleu_from_stats(summed, 2)
+
+
+def bleu3_from_stats(summed: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+    """Aggregator ``coco_bleu3``."""
+    return bleu_from_stats(summed, 3)
+
+
+def bleu4_from_stats(summed: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+    """Aggregator ``coco_bleu4``."""
+    return bleu_from_stats(summed, 4)

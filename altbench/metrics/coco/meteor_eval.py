@@ -3,7 +3,7 @@
 pycocoevalcap sends every item's statistics back in one ``EVAL`` line; the jar parses them with
 ``java.util.Scanner`` (slow: 2-5 s of JVM time for 20,000 items) and prints ``computeMetrics`` of each and of
 their sum. ``computeMetrics`` is plain IEEE arithmetic (reproduced bit for bit by
-:func:`~altbench.metrics.coco_meteor.fmean_and_frag`, Java >= 17 being strictly IEEE) except one call,
+:func:`~altbench.metrics.coco.meteor_stats.fmean_and_frag`, Java >= 17 being strictly IEEE) except one call,
 ``Math.pow(frag, beta)``, which HotSpot computes with its own intrinsic (it differs from C's ``pow`` in the
 last bit for about 1.5 % of items). A segment's score is ``fMean * U`` with
 ``U = 1 - gamma * pow(frag, beta)`` and there are few distinct ``frag`` values (a ratio of small integers:
@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from altbench.metrics.coco_meteor import BETA, GAMMA, final_score, fmean_and_frag
+from altbench.metrics.coco.meteor_stats import BETA, GAMMA, final_score, fmean_and_frag
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def jar_scores(
 ) -> tuple[np.ndarray, float]:
     """(per-row scores, corpus score) equal to the jar's EVAL over ``printed``.
 
-    ``stats``: (n, 24) rows (:func:`~altbench.metrics.coco_meteor.aggregable`), ``printed``: the jar's
+    ``stats``: (n, 24) rows (:func:`~altbench.metrics.coco.meteor_stats.aggregable`), ``printed``: the jar's
     statistics lines of those rows, ``evaluate``: sends ``EVAL ||| row ||| ...`` and returns the per-row
     scores it prints.
     """

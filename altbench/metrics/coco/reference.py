@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from altbench.metrics.coco_tokenize import require_java
+from altbench.metrics.coco.tokenize import require_java
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,18 @@
 """The ``coco`` convention: pycocoevalcap 1.2's numbers (BLEU-1..4, METEOR 1.5, ROUGE-L, CIDEr-D), fast.
 
-:func:`score_coco` returns exactly what pycocoevalcap's own pipeline (:mod:`.coco_reference`: PTBTokenizer,
+:func:`score_coco` returns exactly what pycocoevalcap's own pipeline (:mod:`.reference`: PTBTokenizer,
 ``Bleu(4)``, ``Meteor()``, ``Rouge()``, ``Cider()``) returns on the same items, in pycocoevalcap's raw scale
 (``scale=1.0``: BLEU/METEOR/ROUGE-L in 0..1, CIDEr-D in 0..10; results and leaderboards multiply for
 display), only faster:
 
 * one JVM tokenizes references and predictions (``-ioFileList``, one lexer per set, so the tokens are those
-  of two separate pycocoevalcap calls; :mod:`.coco_tokenize`);
+  of two separate pycocoevalcap calls; :mod:`.tokenize`);
 * the METEOR JVM is started first, loads its paraphrase table while the tokenizer runs, and gets all
-  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.coco_meteor`), then a short
-  ``EVAL`` instead of one over every item (:mod:`.coco_meteor_scores`); it is kept for later calls
-  (``coco_meteor.warm_up()`` starts it ahead, e.g. while a model generates; ``coco_meteor.shutdown()``);
-* while it scores, BLEU (:mod:`.coco_bleu`), ROUGE-L (:mod:`.coco_rouge`) and CIDEr-D (:mod:`.coco_cider`) are
-  computed in Python with re-implementations that are bit-identical to pycocoevalcap's (each module says
+  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.meteor`), then a short
+  ``EVAL`` instead of one over every item (:mod:`.meteor_eval`); it is kept for later calls
+  (``coco.meteor.warm_up()`` starts it ahead, e.g. while a model generates; ``coco.meteor.shutdown()``);
+* while it scores, BLEU (:mod:`.bleu`), ROUGE-L (:mod:`.rouge`) and CIDEr-D (:mod:`.cider`) are
+  computed in Python (one class per metric, :mod:`.metrics`) with re-implementations that are bit-identical to pycocoevalcap's (each module says
   why it is re-implemented and how equality is kept).
 
 Deliberate differences: a caption holding ``\\r``, ``\\v``, ``\\f``, U+2028 or U+2029 makes pycocoevalcap
@@ -22,8 +22,8 @@ C/en locales anyway). The METEOR JVM sets the floor: its main thread needs ~5.5 
 table and ~6 s per 20,000 items (plus ~8 CPU-s of JIT and GC threads), the same work pycocoevalcap does.
 
 Per-item sufficient statistics let a bootstrap recompute corpus values exactly: BLEU-k rows
-(``coco_bleu.STAT_COLUMNS``, aggregators ``coco_bleu1``..``coco_bleu4``), METEOR rows
-(``coco_meteor.STAT_COLUMNS``, aggregator ``coco_meteor``); ROUGE-L and CIDEr-D are means of items
+(``coco.bleu.STAT_COLUMNS``, aggregators ``coco_bleu1``..``coco_bleu4``), METEOR rows
+(``coco.meteor_stats.STAT_COLUMNS``, aggregator ``coco_meteor``); ROUGE-L and CIDEr-D are means of items
 (aggregator ``mean``; CIDEr-D's document frequencies stay those of ``df_references``).
 """
 
@@ -32,31 +32,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from altbench.errors import AltbenchError, DataError
-from altbench.metrics import coco_bleu, coco_meteor, coco_rouge
 from altbench.metrics.base import MetricScores, signature
-from altbench.metrics.coco_cider import SIGMA, CiderD, document_frequency
-from altbench.metrics.coco_ngrams import NgramCache
-from altbench.metrics.coco_tokenize import PTBJob, require_java
+from altbench.metrics.coco import bleu as coco_bleu
+from altbench.metrics.coco import meteor as coco_meteor
+from altbench.metrics.coco import meteor_stats
+from altbench.metrics.coco.metrics import CocoCorpus, metric
+from altbench.metrics.coco.ngrams import NgramCache
+from altbench.metrics.coco.tokenize import PTBJob, require_java
 
 log = logging.getLogger(__name__)
 
 METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "meteor", "rougeL", "cider")
 SPICE_OUT = "SPICE is not part of the coco convention here: it needs a Stanford CoreNLP models download"
-
-
-@lru_cache(maxsize=1)
-def _pycocoevalcap_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pycocoevalcap")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def score_coco(
@@ -97,67 +88,25 @@ def score_coco(
     meteor_future = server.submit(refs_tok, hyps_tok) if server is not None else None
     t1 = time.perf_counter()
 
-    common = {"conv": "coco", "tok": "ptb", "nrefs": _nrefs(refs)}
-    out: dict[str, MetricScores] = {}
+    corpus = CocoCorpus(hyps_tok=hyps_tok, refs_tok=refs_tok, nrefs=_nrefs(refs))
     counts = NgramCache()
     if any(n.startswith("bleu") for n in names) or "cider" in names:
-        hyp_ngrams = [counts(h) for h in hyps_tok]
-        ref_ngrams = [[counts(r) for r in rs] for rs in refs_tok]
-    if any(n.startswith("bleu") for n in names):
-        out.update(_bleu(hyp_ngrams, ref_ngrams, common))
-    if "rougeL" in names:
-        out["rougeL"] = _rouge(hyps_tok, refs_tok, common)
-    if "cider" in names:
-        df_ngrams = ref_ngrams
+        corpus.hyp_ngrams = [counts(h) for h in hyps_tok]
+        corpus.ref_ngrams = [[counts(r) for r in rs] for rs in refs_tok]
+        corpus.df_ngrams = corpus.ref_ngrams
         if df_separate:
-            df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)]
-        out["cider"] = _cider(hyp_ngrams, ref_ngrams, df_ngrams, common)
+            corpus.df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)]
+    out: dict[str, MetricScores] = {}
+    for name in names:  # everything but METEOR, computed while the jar scores
+        if name != "meteor":
+            out[name] = metric(name).scores(corpus)
     t2 = time.perf_counter()
     if meteor_future is not None:
-        met = meteor_future.result()
-        out["meteor"] = MetricScores(
-            name="meteor", value=met.corpus, per_item=tuple(met.per_item),
-            signature=signature("meteor", conv="coco", version="1.5", lang="en", norm="yes",
-                                jar=coco_meteor.jar_sha8(), task="rank", tok="ptb", nrefs=common["nrefs"],
-                                scale="raw"),
-            stats=met.stats, aggregator=coco_meteor.AGGREGATOR, scale=1.0)
+        corpus.meteor = meteor_future.result()
+        out["meteor"] = metric("meteor").scores(corpus)
     log.debug("coco: %d items; tokenized %.2f s, BLEU/ROUGE-L/CIDEr-D %.2f s, METEOR waited %.2f s",
               len(preds), t1 - t0, t2 - t1, time.perf_counter() - t2)
     return {name: out[name] for name in names}
-
-
-def _bleu(hyp_ngrams: list, ref_ngrams: list, common: dict) -> dict[str, MetricScores]:
-    rows = [coco_bleu.item_stats(h, rs) for h, rs in zip(hyp_ngrams, ref_ngrams)]
-    corpus = coco_bleu.corpus_scores(rows)
-    items = coco_bleu.item_scores(rows)
-    stats = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(coco_bleu.STAT_COLUMNS))
-    return {
-        f"bleu{k}": MetricScores(
-            name=f"bleu{k}", value=float(corpus[k - 1]), per_item=tuple(items[k - 1]),
-            signature=signature(f"bleu{k}", **common, bp="closest", pycocoevalcap=_pycocoevalcap_version(),
-                                scale="raw"),
-            stats=stats, aggregator=f"coco_bleu{k}", scale=1.0)
-        for k in range(1, coco_bleu.N + 1)
-    }
-
-
-def _rouge(hyps_tok: list[str], refs_tok: list[list[str]], common: dict) -> MetricScores:
-    per = [coco_rouge.item_score(h, rs) for h, rs in zip(hyps_tok, refs_tok)]
-    return MetricScores(
-        name="rougeL", value=float(np.mean(np.array(per))), per_item=tuple(per),
-        signature=signature("rougeL", **common, beta=coco_rouge.BETA, pycocoevalcap=_pycocoevalcap_version(),
-                            scale="raw"),
-        scale=1.0)
-
-
-def _cider(hyp_ngrams: list, ref_ngrams: list, df_ngrams: list, common: dict) -> MetricScores:
-    df, n_sets = document_frequency(df_ngrams)
-    per = CiderD(df, n_sets).scores(hyp_ngrams, ref_ngrams)
-    return MetricScores(
-        name="cider", value=float(np.mean(np.array(per))), per_item=tuple(per),
-        signature=signature("cider", **common, n=4, sigma=f"{SIGMA:g}", df=f"split(nrefs={n_sets})",
-                            pycocoevalcap=_pycocoevalcap_version(), scale="raw"),
-        scale=1.0)
 
 
 def _selected(metrics: Sequence[str] | None) -> list[str]:
@@ -210,7 +159,7 @@ def _empty(name: str) -> MetricScores:
     if name.startswith("bleu"):
         width, aggregator = len(coco_bleu.STAT_COLUMNS), f"coco_{name}"
     elif name == "meteor":
-        width, aggregator = len(coco_meteor.STAT_COLUMNS), coco_meteor.AGGREGATOR
+        width, aggregator = len(meteor_stats.STAT_COLUMNS), meteor_stats.AGGREGATOR
     else:
         width, aggregator = 1, "mean"
     return MetricScores(name=name, value=float("nan"), per_item=(), signature=signature(name, conv="coco"),

@@ -24,7 +24,7 @@ from operator import mul
 
 import numpy as np
 
-from altbench.metrics.paper_ngrams import item_blocks, ngram_tables
+from altbench.metrics.paper.ngrams import item_blocks, ngram_tables
 
 MAX_N = 4
 

@@ -25,7 +25,7 @@ from itertools import repeat
 
 import numpy as np
 
-from altbench.metrics.paper_ngrams import item_blocks, ngram_tables, unique_sorted
+from altbench.metrics.paper.ngrams import item_blocks, ngram_tables, unique_sorted
 
 N, SIGMA = 4, 6.0
 

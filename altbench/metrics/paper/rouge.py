@@ -17,7 +17,7 @@ The reference calls ``Rouge().get_scores(hyp, ref, avg=True)['rouge-l']['f']``: 
 is ``(0 + F) / 1``, the same float. It scores 0 when the response is empty and when the package raises:
 ``ValueError`` when the hypothesis or reference has no sentence (e.g. only dots), and ``RecursionError``
 when ``_recon`` nests deeper than get_score.py's ``sys.setrecursionlimit(10 ** 5)`` allows from its call
-path: :data:`MAX_RECON_DEPTH` = 99,978 nested calls (derived in :mod:`altbench.metrics.paper_reference`,
+path: :data:`MAX_RECON_DEPTH` = 99,978 nested calls (derived in :mod:`altbench.metrics.paper.reference`,
 whose transcription runs the real package under that limit; tested against it), i.e. a sentence
 pair of about 100,000 words -- practically never.
 
@@ -28,7 +28,7 @@ per step.
 
 from __future__ import annotations
 
-from altbench.metrics.paper_reference import MAX_RECON_DEPTH  # nested _recon calls that succeed: 99,978
+from altbench.metrics.paper.reference import MAX_RECON_DEPTH  # nested _recon calls that succeed: 99,978
 
 
 def sentences(text: str) -> list[list[str]]:

@@ -1,0 +1,91 @@
+"""Per-item scores of the paper convention's item-level metrics (all but CIDEr-D), one pass, optional fork
+workers. Each distinct string is tokenized once (:class:`~altbench.metrics.paper.tokenize.TokenCache`)."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from altbench.metrics.paper.bleu import sentence_bleu_batch
+from altbench.metrics.paper.editdist import levenshtein
+from altbench.metrics.paper.meteor import meteor, single_meteor
+from altbench.metrics.paper.reference import BLEU_WEIGHTS
+from altbench.metrics.paper.rouge import rouge_l
+from altbench.metrics.paper.tokenize import TokenCache
+
+_BLEU_NAMES = tuple(BLEU_WEIGHTS)
+PER_ITEM = (*_BLEU_NAMES, "meteor", "rougeL", "edit_distance")  # everything but cider
+
+
+def _score_items(references: Sequence[Sequence[str]], responses: Sequence[str]) -> dict[str, list[float]]:
+    """Per-item scores of every metric except CIDEr-D, for already stripped responses."""
+    tok = TokenCache()
+    ref_toks = [[tok(r) for r in refs] for refs in references]
+    hyp_toks = [tok(resp) for resp in responses]
+    out: dict[str, list[float]] = {m: [] for m in PER_ITEM}
+    for scores in sentence_bleu_batch(ref_toks, hyp_toks, list(BLEU_WEIGHTS.values())):
+        for name, value in zip(_BLEU_NAMES, scores):
+            out[name].append(value)
+    meteor_out, rouge_out, edit_out = out["meteor"], out["rougeL"], out["edit_distance"]
+    for refs, resp, rt, ht in zip(references, responses, ref_toks, hyp_toks):
+        if len(refs) == 1:
+            meteor_out.append(float(single_meteor(rt[0], ht)))
+            rouge_out.append(rouge_l(resp, refs[0]))
+            edit_out.append(float(levenshtein(rt[0], ht)))
+        else:  # best reference: max METEOR (as nltk's meteor_score), max ROUGE-L, min edit distance
+            meteor_out.append(float(meteor(rt, ht)))
+            rouge_out.append(max(rouge_l(resp, r) for r in refs))
+            edit_out.append(float(min(levenshtein(t, ht) for t in rt)))
+    return out
+
+
+def _score_chunk(args: tuple) -> dict[str, list[float]]:
+    return _score_items(*args)
+
+
+def _warm_wordnet() -> None:
+    """Load WordNet (seconds) once, before forking, so workers share it."""
+    from nltk.corpus import wordnet
+
+    wordnet.synsets("dog")
+
+
+def _worker_init(data_path: list) -> None:
+    """In a worker: the parent's NLTK data path; with fork, WordNet files reopened. nltk's reader keeps
+    its data files open and seeks before each read: forked processes sharing those descriptors (and so
+    their offsets) would read each other's positions (garbage synsets)."""
+    import nltk
+    from nltk.corpus import wordnet
+
+    nltk.data.path[:] = data_path
+    reader = wordnet
+    if type(reader).__name__ == "WordNetCorpusReader":  # loaded before the fork
+        reader._data_file_map = {}
+        for attr in ("_key_count_file", "_key_synset_file"):
+            if getattr(reader, attr, None) is not None:
+                setattr(reader, attr, None)
+
+
+def score_items(references, responses, workers: int = 1) -> dict[str, list[float]]:
+    """{metric: per-item scores} for PER_ITEM; ``workers > 1`` forks that many processes over chunks."""
+    n = len(responses)
+    workers = max(1, min(workers, n // 64 or 1, os.cpu_count() or 1))
+    if workers == 1:
+        return _score_items(references, responses)
+    _warm_wordnet()
+    method = (
+        "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" else None
+    )
+    ctx = multiprocessing.get_context(method)
+    bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
+    chunks = [(references[a:b], responses[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
+    import nltk
+
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(list(nltk.data.path),)) as pool:
+        parts = pool.map(_score_chunk, chunks)
+    return {m: [v for part in parts for v in part[m]] for m in PER_ITEM}
