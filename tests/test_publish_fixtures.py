@@ -5,96 +5,28 @@
   HTML, U+2028), a model whose *name* is hostile, and a model that fails some items (one image is missing);
   context-echo copies the hostile context into its predictions, so hostile text reaches every page.
 
-Until ``altbench.metrics.paper`` exists and works, the ``paper`` convention is served by :func:`fake_score_paper`
-(token ROUGE-L, unigram precision, and a corpus-level metric with its own aggregator, so the
-sufficient-statistics path of the ranks is exercised too). Once it exists, the real scorer runs.
+Every run is scored by the real scorers (no stand-in: if the paper scorer fails, these tests fail).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from altbench.metrics.base import AGGREGATORS, MetricScores, register_aggregator, signature
-
 TESTS = Path(__file__).resolve().parent
-
-
-@functools.lru_cache(maxsize=1)
-def real_paper_problem() -> str | None:
-    """Why the real paper scorer cannot score a tiny input (None: it can); it may be mid-development."""
-    if importlib.util.find_spec("altbench.metrics.paper") is None:
-        return "altbench.metrics.paper does not exist"
-    try:
-        from altbench.metrics.paper import score_paper
-
-        refs = [("a red circle on a blue background",), ("text card reading hello",)]
-        score_paper(refs, ["a red circle", "zzz"], df_references=refs)  # one item shares no word
-        return None
-    except Exception as exc:  # noqa: BLE001 - anything wrong with it: use the stand-in
-        return f"score_paper raises {type(exc).__name__}: {exc}"
-
 
 HOSTILE_TEXT = ('</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> '
                 '"double" \'single\' & &amp; <b>bold</b> \u2028line\u2029sep =HYPERLINK("x")')
 HOSTILE_MODEL = '<script>window.__pwned=3</script>"evil" & \'model\' </title><img src=x onerror=window.__pwned=4> $x^2$ \\'
 MARKERS = ("__pwned",)
 
-if "test_corpus_p1" not in AGGREGATORS:
-    @register_aggregator("test_corpus_p1")
-    def _corpus_p1(summed: np.ndarray, n: np.ndarray) -> np.ndarray:
-        return summed[..., 0] / np.maximum(summed[..., 1], 1.0)
-
-
-def _tok(text: str) -> list[str]:
-    return text.lower().split()
-
-
-def _lcs(a: list[str], b: list[str]) -> int:
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
-
-
-def fake_score_paper(references, predictions, df_references=None) -> dict[str, MetricScores]:
-    """Stand-in for the paper scorer: the same shapes (per-item scores, stats, aggregator, scale)."""
-    rouge, p1, stats = [], [], []
-    for refs, pred in zip(references, predictions):
-        p, r = _tok(pred), _tok(refs[0])
-        lcs = _lcs(p, r)
-        prec, rec = (lcs / len(p) if p else 0.0), (lcs / len(r) if r else 0.0)
-        rouge.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
-        matched = sum(min(p.count(w), r.count(w)) for w in set(p))
-        p1.append(matched / len(p) if p else 0.0)
-        stats.append([float(matched), float(len(p))])
-    st = np.asarray(stats, dtype=np.float64).reshape(-1, 2)
-    corpus = float(st[:, 0].sum() / max(st[:, 1].sum(), 1.0))
-    return {
-        "rougeL": MetricScores("rougeL", round(float(np.mean(rouge)), 5) * 100, tuple(rouge),
-                               signature("rougeL", conv="paper", impl="test-fake"), scale=100.0),
-        "bleu1": MetricScores("bleu1", round(float(np.mean(p1)), 5) * 100, tuple(p1),
-                              signature("bleu1", conv="paper", impl="test-fake"), scale=100.0),
-        "cider": MetricScores("cider", round(corpus, 5) * 100, tuple(p1), signature("cider", conv="paper",
-                              impl="test-fake-corpus"), stats=st, aggregator="test_corpus_p1", scale=100.0),
-    }
-
 
 def use_run_env(mp: pytest.MonkeyPatch, factory) -> None:
-    """Demo images in a test cache; the stand-in paper scorer while the real one is unusable."""
+    """Demo images in a test cache; the test adapters importable."""
     mp.setenv("ALTBENCH_CACHE", str(factory.getbasetemp() / "cache"))
     mp.syspath_prepend(str(TESTS))
-    if real_paper_problem() is not None:
-        from altbench.run import scoring
-        mp.setitem(scoring.CONVENTIONS, "paper", "test_publish_fixtures:fake_score_paper")
 
 
 def make_demo_runs(root: Path, models=("context-echo", "retrieval"), limit: int | None = None) -> list[Path]:
