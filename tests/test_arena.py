@@ -236,3 +236,23 @@ def test_cli_on_demo_runs_writes_json_and_page(demo_runs, tmp_path):
     html = (tmp_path / "arena" / "index.html").read_text()
     assert "Arena: split demo" in html and "retrieval" in html and "context-echo" in html
     assert (tmp_path / "arena" / "data" / "index--ratings.csv").is_file()
+
+
+def test_local_vlm_judge_and_a_judge_that_never_answers_in_form(tmp_path, demo_split):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    torch.set_num_threads(1)
+    from altbench.models.tiny import build_tiny_llava
+
+    folder = build_tiny_llava(tmp_path / "tiny-llava")
+    runs = length_runs(tmp_path, demo_split, n=2)
+    opts = {"backend": "transformers", "model": str(folder), "max_tokens": 12, "device": "cpu"}
+    result = run_arena(ArenaSettings(runs=[runs["short"], runs["long"]], judge=opts, resamples=50))
+    # an untrained model answers noise: every battle is a parse failure, counted; no ratings are made up
+    assert result["battles"]["failures"]["parse"] == 2 and result["battles"]["with_outcome"] == 0
+    assert all(m["rating"] is None for m in result["models"]) and result["fit"]["nu"] is None
+    assert result["judge"]["backend"] == "transformers" and result["judge"]["usage"]["requests"]["answers"] == 4
+    from altbench.publish.arena_page import render_arena_page
+
+    page = render_arena_page(result, tmp_path / "page").read_text()
+    assert "parse: 2" in page and "n/a" in page
