@@ -256,3 +256,19 @@ def test_local_vlm_judge_and_a_judge_that_never_answers_in_form(tmp_path, demo_s
 
     page = render_arena_page(result, tmp_path / "page").read_text()
     assert "parse: 2" in page and "n/a" in page
+
+
+def test_split_from_run_json_or_option(tmp_path, demo_split):
+    runs = length_runs(tmp_path, demo_split, n=3)
+    (runs["long"] / "run.json").unlink()
+    with pytest.raises(AltbenchError, match="pass --split"):
+        run_arena(ArenaSettings(runs=[runs["short"], runs["long"]], judge={"model": "x"}))
+    meta = json.loads((runs["medium"] / "run.json").read_text())
+    meta["fingerprint"]["split_sha256"] = "0" * 64
+    (runs["medium"] / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(AltbenchError, match="another version of split demo"):
+        run_arena(ArenaSettings(runs=[runs["short"], runs["medium"]], judge={"model": "x"}))
+    with FakeJudge() as judge:
+        result = run_arena(ArenaSettings(runs=[runs["short"], runs["long"]], split="demo", resamples=20,
+                                         judge={"model": "fake-judge", "url": judge.url}))
+    assert result["split"]["name"] == "demo" and result["battles"]["with_outcome"] == 3
