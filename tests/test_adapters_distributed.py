@@ -45,7 +45,20 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
         "--convention",
         CONVENTION,
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    # Each process accelerate starts records its rank and pid at interpreter start-up (sitecustomize), so
+    # the test can prove that two processes really ran, not one process doing everything.
+    hook, ranks = tmp_path / "hook", tmp_path / "ranks"
+    hook.mkdir()
+    ranks.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import json, os\n"
+        "if 'RANK' in os.environ and os.environ.get('ALTBENCH_TEST_RANKS'):\n"
+        "    path = os.path.join(os.environ['ALTBENCH_TEST_RANKS'], f'{os.getpid()}.json')\n"
+        "    with open(path, 'w') as fh:\n"
+        "        json.dump({k: os.environ.get(k) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE')}, fh)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "ALTBENCH_TEST_RANKS": str(ranks),
+           "PYTHONPATH": os.pathsep.join([str(hook), *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("WORLD_SIZE", None)
     launch = [
         sys.executable,
@@ -73,6 +86,10 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    seen = {int(p.stem): json.loads(p.read_text()) for p in ranks.glob("*.json")}
+    assert len(seen) >= 2, seen  # distinct processes (pids) ...
+    assert {s["RANK"] for s in seen.values()} == {"0", "1"}  # ... covering ranks 0 and 1 of a world of 2
+    assert {s["WORLD_SIZE"] for s in seen.values()} == {"2"}
     dist = tmp_path / "dist"
     assert not list(dist.glob("predictions.rank*"))  # merged, then removed
     rows = _rows(dist / "predictions.jsonl")

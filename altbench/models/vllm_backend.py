@@ -38,6 +38,32 @@ def vllm_available() -> bool:
     return True
 
 
+def beam_completion(sequence: Any, tokenizer: Any, prompt: str) -> str:
+    """The completion of a ``BeamSearchSequence``, cut from its token ids.
+
+    vLLM's ``LLM.beam_search`` returns ``BeamSearchOutput.sequences`` whose ``tokens`` are prompt + completion
+    and whose ``text`` is ``tokenizer.decode(tokens)`` (special tokens and the expanded image placeholders
+    included), so the prompt string is not a prefix of ``text``. The prompt's token count comes from the
+    sequence's ``orig_prompt["prompt_token_ids"]`` (vLLM >= 0.11; the decoder prompt of an encoder-decoder
+    input), else from ``tokenizer.encode(prompt)``, which older versions started the beams from (checked).
+    A final end-of-sequence token is dropped, as vLLM drops it from the text.
+    """
+    tokens = list(sequence.tokens)
+    orig = getattr(sequence, "orig_prompt", None)
+    if orig is not None:
+        decoder = orig["decoder_prompt"] if orig.get("type") == "enc_dec" else orig
+        n = len(decoder["prompt_token_ids"])
+    else:
+        ids = list(tokenizer.encode(prompt))
+        if tokens[: len(ids)] != ids:
+            raise AltbenchError("vllm: a beam does not start with its prompt's tokens; cannot cut the completion")
+        n = len(ids)
+    completion = tokens[n:]
+    if completion and completion[-1] == tokenizer.eos_token_id:
+        completion = completion[:-1]
+    return tokenizer.decode(completion, skip_special_tokens=True)
+
+
 class VLLMAdapter(Adapter):
     """A vision-language checkpoint on vLLM's offline engine (greedy, sampling, or beam search)."""
 
@@ -119,8 +145,8 @@ class VLLMAdapter(Adapter):
             outs = self.llm.beam_search(
                 requests, BeamSearchParams(beam_width=d["num_beams"], max_tokens=d["max_new_tokens"])
             )
-            # beam search returns prompt + completion
-            texts = [o.sequences[0].text.removeprefix(r["prompt"]) for o, r in zip(outs, requests)]
+            tokenizer = getattr(self.processor, "tokenizer", self.processor)
+            texts = [beam_completion(o.sequences[0], tokenizer, r["prompt"]) for o, r in zip(outs, requests)]
         else:
             params = self._vllm.SamplingParams(
                 temperature=d["temperature"],
@@ -130,7 +156,7 @@ class VLLMAdapter(Adapter):
                 seed=self.seed,
             )
             outs = self.llm.generate(requests, params, use_tqdm=False)
-            texts = [o.outputs[0].text for o in outs]
+            texts = [o.outputs[0].text for o in outs]  # RequestOutput: CompletionOutput.text is the completion
         return [Generation(it.id, t.strip()) for it, t in zip(items, texts)]
 
     def environment(self) -> dict[str, Any]:
