@@ -28,6 +28,7 @@ from altbench.errors import AltbenchError, MissingResourceError
 from altbench.models.base import Adapter, Generation
 from altbench.models.hf_files import (
     CARD,
+    checkpoint_digest,
     checkpoint_model_type,
     ensure_torchvision,
     is_local_checkpoint,
@@ -36,6 +37,7 @@ from altbench.models.hf_files import (
     peft_base,
     read_card,
     resolve_source,
+    shipped_name,
     weights_digest,
 )
 from altbench.models.prompts import chat_messages, check_style
@@ -280,7 +282,8 @@ class HFVisionAdapter(Adapter):
     def fingerprint(self) -> dict[str, Any]:
         # No library versions here: an upgrade that leaves the predictions alone must not change the run id.
         if is_local_checkpoint(self.source):
-            checkpoint = {"path": self.source, "sha256": weights_digest(Path(self.source))}
+            checkpoint = {"path": shipped_name(self.source) or self.source,
+                          "sha256": checkpoint_digest(Path(self.source))}
         else:
             commit = getattr(self.model.config, "_commit_hash", None)
             checkpoint = {"hub_id": self.source, "revision": self.revision, "commit": commit}

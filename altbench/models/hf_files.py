@@ -99,6 +99,54 @@ def weights_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+# Fields that record how or when a checkpoint was written, not what it computes: left out of checkpoint_digest.
+_VOLATILE_JSON = {"config.json": ("transformers_version",), "generation_config.json": ("transformers_version",)}
+_CARD_KEYS = ("adapter_args",)  # of altbench.json, the part the evaluation adapter reads
+
+
+def checkpoint_digest(folder: Path) -> str:
+    """sha256 of what a checkpoint computes with: :func:`weights_digest` of every file except that JSON files
+    are hashed without the fields that only record the writing library's version, and the ``altbench.json``
+    card only by its ``adapter_args``. A rebuild with identical weights (or a library upgrade that rewrites
+    ``transformers_version``) keeps the digest, hence the run id."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = path.relative_to(folder).as_posix()
+        if rel == CARD:
+            card = read_card(folder)
+            content = json.dumps({k: card.get(k) for k in _CARD_KEYS}, sort_keys=True).encode()
+        elif rel in _VOLATILE_JSON:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for key in _VOLATILE_JSON[rel]:
+                data.pop(key, None)
+            content = json.dumps(data, sort_keys=True).encode()
+        else:
+            h.update(f"{rel}\0".encode())
+            h.update(weights_digest_file(path).encode())
+            continue
+        h.update(f"{rel}\0".encode())
+        h.update(hashlib.sha256(content).hexdigest().encode())
+    return h.hexdigest()
+
+
+def weights_digest_file(path: Path) -> str:
+    """sha256 of one file (a huge one by size + first and last MiB, as :func:`weights_digest`)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        if size <= _QUICK_HASH_LIMIT:
+            return f"{size}:" + hashlib.sha256(fh.read()).hexdigest()
+        head = fh.read(1 << 20)
+        fh.seek(size - (1 << 20))
+        return f"{size}:" + hashlib.sha256(head + fh.read()).hexdigest()
+
+
+def shipped_name(source: str) -> str | None:
+    """``altbench:NAME`` for a folder shipped in the package, so fingerprints do not hold the install path."""
+    folder = Path(source).resolve()
+    root = shipped_folder("").resolve()
+    return f"{SHIPPED}{folder.name}" if folder.parent == root else None
+
+
 def peft_base(folder: Path) -> str | None:
     """The base model a PEFT adapter folder (``adapter_config.json``, no ``config.json``) applies to."""
     if not (
