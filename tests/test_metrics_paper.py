@@ -604,3 +604,34 @@ def test_missing_nltk_data_message(tmp_path):
     message = proc.stdout.strip()
     assert "\n" not in message
     assert "altbench setup nltk" in message and "punkt_tab" in message and "wordnet" in message
+
+
+def test_synonym_table_equals_nltk_wordnet():
+    """paper.wordnet.synonyms == nltk's METEOR synonym set from wordnet.synsets, on a seventh of the index's
+    lemmas, every exception form, inflected and re-cased forms, and strings WordNet does not know."""
+    import random
+
+    from nltk.corpus import wordnet
+
+    from altbench.metrics.paper.wordnet import load_table, synonyms
+
+    def nltk_set(word: str) -> frozenset[str]:  # nltk.translate.meteor_score._enum_wordnetsyn_match
+        names = (lemma.name() for synset in wordnet.synsets(word) for lemma in synset.lemmas()
+                 if lemma.name().find("_") < 0)
+        return frozenset(names).union({word})
+
+    table = load_table()
+    lemmas = sorted({lemma for index in table["lemmas"].values() for lemma in index})
+    words = set(lemmas[::7])
+    words.update(form for exc in table["exceptions"].values() for form in exc)
+    rng = random.Random(5)
+    for lemma in rng.sample(lemmas, 3000):
+        words.update(lemma + suffix for suffix in ("s", "es", "ed", "ing", "er", "est", "ies", "men", "ves"))
+        words.update((lemma.capitalize(), lemma.upper()))
+    words.update("".join(rng.choice("abcdefghijklmnopqrstuvwxyz'-.") for _ in range(rng.randint(1, 9)))
+                 for _ in range(3000))
+    words.update(("", "a", "I", "the", "Dogs", "ran", "geese", "better", "best", "oxen", "1990s", "don't",
+                  "ice_cream", "New_York", "U.S.", "café", "naïve", "日本"))
+    mismatches = [w for w in sorted(words) if synonyms(w) != nltk_set(w)]
+    assert not mismatches, mismatches[:20]
+    assert len(words) > 30_000

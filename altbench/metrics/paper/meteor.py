@@ -7,7 +7,8 @@ formula unchanged, but memoises the two pure functions of a word:
 
 * ``_stem(w)`` = ``PorterStemmer().stem(w)`` (nltk's default stemmer, mode NLTK_EXTENSIONS);
 * ``_synonyms(w)`` = the set nltk builds in ``_enum_wordnetsyn_match``: the names without ``_`` of all
-  lemmas of ``wordnet.synsets(w)``, plus ``w``.
+  lemmas of ``wordnet.synsets(w)``, plus ``w``; answered by :func:`altbench.metrics.paper.wordnet.synonyms`
+  from a table built once from the same WordNet (no per-process WordNet load).
 
 In the synonym stage nltk scans that set for the candidate whose last remaining reference position is the
 highest; candidates are distinct words, so they have distinct positions and the scan order cannot matter:
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from itertools import chain, pairwise
+from itertools import pairwise
+
+from altbench.metrics.paper.wordnet import synonyms
 
 ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
 
@@ -37,13 +40,7 @@ def _stem(word: str) -> str:
 
 @cache
 def _synonyms(word: str) -> frozenset[str]:
-    from nltk.corpus import wordnet
-
-    names = chain.from_iterable(
-        (lemma.name() for lemma in synset.lemmas() if lemma.name().find("_") < 0)
-        for synset in wordnet.synsets(word)
-    )
-    return frozenset(names).union({word})
+    return synonyms(word)  # = nltk's set from wordnet.synsets(word), from a prebuilt table (.wordnet)
 
 
 def _align(hyp_words: list[str], ref_words: list[str]) -> list[tuple[int, int]]:
