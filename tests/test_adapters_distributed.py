@@ -66,7 +66,7 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
         "accelerate.commands.launch",
         "--num_processes",
         "2",
-        "--cpu",
+        "--multi_gpu",  # torchrun, 2 processes (on CPU they join over gloo); `--cpu` starts ONE process
         "--num_machines",
         "1",
         "--mixed_precision",

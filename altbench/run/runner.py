@@ -126,7 +126,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     if not shard.main:  # the main process merges, scores and writes; the others return its results
         shard.barrier()
         run_results = load_run(run_dir)
-        scoring = run_results.scorings[key_for(split, ids, **settings)]
+        scoring = run_results.scorings[key_for(split, **settings)]  # settings hold evaluated_ids
         return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
     shard.merge(run_dir, pred_path, items)
 
@@ -161,9 +161,11 @@ class Shard:
             return cls()
         from datetime import timedelta
 
+        import torch
         from accelerate import PartialState
 
-        state = PartialState(timeout=timedelta(hours=48))  # barriers wait for the slowest shard's generation
+        # without a GPU, accelerate only joins the processes (gloo) when told cpu=True; else each is alone
+        state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=48))  # slowest shard
         return cls(state.process_index, state.num_processes, state)
 
     @property
