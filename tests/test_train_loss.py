@@ -177,6 +177,7 @@ def test_config_checks_and_paper_plans():
     mcm = load_config("baselines/mcmdpo.yaml", "mcmdpo")
     assert mcm.weights == REFERENCE_WEIGHTS and mcm.para_norm == 2.8 and mcm.diffusion_step == 700
     assert mcm.use_cross_modal_loss and mcm.use_cl_reward_num == 7
+    assert "576 tokens" in plan(mcm, 18_000)["images"]
     terms = plan(mcm, 18_000)["mcm-dpo terms"]
     assert terms.startswith("para_r3 response 1.0, para_r2 image 0.5, para_r1 context 0.5, "
                             "para_r4 context+response 0.2, para_r5 image+response 0.2")

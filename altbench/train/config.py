@@ -228,6 +228,9 @@ def plan(config: RecipeConfig, n_items: int | None) -> dict[str, Any]:
     }
     if config.base_architecture:
         out["base architecture"] = config.base_architecture
+    if config.base_architecture == "llava_next":
+        out["images"] = ("one image padded to square with the CLIP mean colour, resized to the tower's size "
+                         "(336 px: 576 tokens), as the reference's image_aspect_ratio pad")
     if config.recipe in ("dpo", "mcmdpo"):
         out["reference model"] = "frozen copy of the base (summed log-probabilities)"
         out["loss"] = f"sigmoid, beta {config.beta}"
