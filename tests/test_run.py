@@ -133,11 +133,12 @@ def test_images_that_fail_are_counted_not_fatal(tmp_path, test_models):
 
     Image.new("RGB", (8, 8)).save(images / "ok.png")
     (images / "bad.png").write_bytes(b"garbage")
-    rows = [("ok.png", 1), ("bad.png", 2), ("missing.png", 3), ("../../etc/passwd", 4)]
+    # (an image path leading out of the image folder is refused when the split loads: tests/test_bad_inputs.py)
+    rows = [("ok.png", 1), ("bad.png", 2), ("missing.png", 3)]
     split = tmp_path / "s.jsonl"
     split.write_text("".join(json.dumps({"image_path": p, "question": "Q\nContext:\nhello there", "chosen": "a cat",
                                          "idx": i}) + "\n" for p, i in rows))
     out = run(RunConfig(model="flaky", split=str(split), images=images, runs_root=tmp_path, resamples=200))
     reasons = {f["id"]: f["error"] for f in out.results["failures"]}
-    assert set(reasons) == {"2", "3", "4"} and "escapes" in reasons["4"] and "not found" in reasons["3"]
+    assert set(reasons) == {"2", "3"} and "not a readable image" in reasons["2"] and "not found" in reasons["3"]
     assert out.results["counts"]["scored"] == 1
