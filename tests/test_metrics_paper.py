@@ -498,7 +498,7 @@ def test_workers_give_identical_results(sample_root):
         p for kind in ("shifted", "context", "truncated", "perturbed", "identity") for p in sets[kind]
     ]
     predictions = predictions * 2
-    # cold METEOR caches: forked workers read WordNet themselves (each must reopen its files)
+    # cold METEOR caches: forked workers look synonyms up themselves (in the table the parent loaded)
     paper_meteor._synonyms.cache_clear()
     paper_meteor._stem.cache_clear()
     two = score_paper(references, predictions, workers=2)

@@ -63,8 +63,11 @@ class CocoBLEU(Metric):
         self.aggregator = f"coco_bleu{order}"
 
     def item_stats(self, corpus: CocoCorpus) -> np.ndarray:
-        rows = corpus.bleu_rows()
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(coco_bleu.STAT_COLUMNS))
+        if "bleu_stats" not in corpus.memo:  # one array shared by the four orders (as stored before)
+            rows = corpus.bleu_rows()
+            corpus.memo["bleu_stats"] = np.asarray(rows, dtype=np.float64).reshape(
+                len(rows), len(coco_bleu.STAT_COLUMNS))
+        return corpus.memo["bleu_stats"]
 
     def per_item(self, stats: np.ndarray) -> list[float]:
         return coco_bleu.item_scores(stats.astype(np.int64).tolist())[self.order - 1]
