@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
+from altbench.models.llava_pad import trains_padded
 from altbench.train.config import load_config
 from altbench.train.recipes import build, train
 from altbench.train.smoke import SMOKE_STEPS, smoke_config
@@ -64,6 +65,24 @@ def test_smoke_runs_the_config_for_two_steps(path, tiny_dir, tmp_path):
         assert card["adapter_args"]["image_mode"] == "pad" and saved_type == "llava"
         processor = json.loads((out / "processor_config.json").read_text())["image_processor"]
         assert processor["do_pad"] is True
+        assert trains_padded(str(out))  # a next stage from this checkpoint pads too
+    else:
+        assert not trains_padded(config.base)
+
+
+def test_a_padded_checkpoint_is_evaluated_the_way_it_was_trained(tiny_dir, tmp_path):
+    from altbench.data.images import load_image
+    from altbench.data.splits import load_split
+    from altbench.models.registry import REGISTRY
+
+    config = smoke_config(load_config(REPO / "baselines" / "sft.yaml", "sft"), tiny_dir)
+    out = tmp_path / "sft"
+    train(config, str(out))
+    _, adapter = REGISTRY.create(str(out), {"max_new_tokens": 4})
+    assert adapter.image_mode == "pad" and adapter.fingerprint()["image_mode"] == "pad"
+    item = load_split("demo").items[0]
+    (generation,) = adapter.generate([item], [load_image(item)])
+    assert generation.error is None and isinstance(generation.prediction, str)
 
 
 def test_smoke_needs_an_architecture_it_can_build(tiny_dir):
