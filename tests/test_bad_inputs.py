@@ -294,3 +294,65 @@ def test_bad_arguments_refused(case, tmp_path):
 
 def test_unknown_command_refused(tmp_path):
     assert_refused(tmp_path, ["rn"], "No such command 'rn'", usage=True)
+
+
+# --------------------------------------------------------------------------- run folders (CLI-visible only)
+@pytest.fixture
+def finished_run(tmp_path) -> Path:
+    """A finished context-echo run of the two-item split in tmp_path/out."""
+    split = make_split(tmp_path)
+    result = invoke(run_args(split, "--out", "out"))
+    assert result.exit_code == 0, result.output
+    return tmp_path / "out"
+
+
+def _break(path: Path, data: bytes) -> None:
+    """Overwrite a run-folder file as a crash, a bad edit or another tool would leave it."""
+    path.write_bytes(data)
+
+
+RUN_FOLDER_CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "run folder: --out holds another run": (
+        lambda out: ["run", "--model", "retrieval", "--model-arg", f"train={out.parent / 'split.jsonl'}",
+                     "--split", str(out.parent / "split.jsonl"), "--images", str(out.parent / "img"), "--out", "out",
+                     *SCORE],
+        "out holds a different run (changed: "),
+    "run folder: run.json unreadable": (
+        lambda out: (_break(out / "run.json", b'{"run_id": '), run_args(out.parent / "split.jsonl", "--out", "out"))[1],
+        "run.json is unreadable; remove the folder or choose another --out"),
+    "run folder: predictions not UTF-8": (
+        lambda out: (_break(out / "predictions.jsonl", (out / "predictions.jsonl").read_bytes() + b'{"id": "\xff"}\n'),
+                     run_args(out.parent / "split.jsonl", "--out", "out"))[1],
+        "predictions.jsonl:3: not UTF-8 text"),
+    "run folder: results.json cut short (report)": (
+        lambda out: (_break(out / "results.json", (out / "results.json").read_bytes()[:100]), ["report", "out"])[1],
+        "results.json: not valid JSON"),
+    "run folder: results.json of another schema (compare)": (
+        lambda out: (_break(out / "results.json", b'{"schema": "other/9"}'), ["compare", "out", "out"])[1],
+        "expected an altbench.results/2"),
+    "run folder: no results.json (export)": (
+        lambda out: ((out / "results.json").unlink(), ["export", "results", "out", "--out", "t.csv"])[1],
+        "no results.json"),
+    "run folder: score with the wrong split": (
+        lambda out: ["score", "out/predictions.jsonl", "--split", "demo", *SCORE],
+        "out/predictions.jsonl: generated on split split.jsonl (sha256 "),
+}
+
+
+@pytest.mark.parametrize("case", RUN_FOLDER_CASES)
+def test_bad_run_folder_refused(case, finished_run, tmp_path):
+    build, message = RUN_FOLDER_CASES[case]
+    args = build(finished_run)
+    assert_refused(tmp_path, args, message)
+
+
+def test_cut_off_prediction_line_is_repaired_on_resume(finished_run, tmp_path):
+    """A kill mid-write leaves a partial last line: the next run cuts exactly it and keeps every whole line."""
+    pred = finished_run / "predictions.jsonl"
+    whole = pred.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    pred.write_bytes(lines[0] + lines[1][:15])  # item 2's line cut by the kill
+    result = invoke(run_args(tmp_path / "split.jsonl", "--out", "out"))
+    assert result.exit_code == 0, result.output
+    assert pred.read_bytes() == whole  # item 1 kept as it was, item 2 regenerated identically
+    assert load_run(finished_run).headline.counts["scored"] == 2
