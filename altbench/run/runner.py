@@ -97,14 +97,14 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
     pred_path = run_dir / "predictions.jsonl"
     if shard.main:
-        _claim(run_dir, fp, rid)
+        _claim(run_dir, fp, rid, adapter.environment())
         cut = pred_store.repair_tail(pred_path)
         if cut:
             log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
         shard.merge(run_dir, pred_path, items)  # rank files an interrupted distributed run left
     shard.barrier()
     if not shard.main:
-        _claim(run_dir, fp, rid)
+        _claim(run_dir, fp, rid, adapter.environment())
     started = utc_now()
 
     done = pred_store.read(pred_path) if pred_path.exists() else {}
@@ -210,7 +210,7 @@ class Shard:
             part.unlink()
 
 
-def _claim(run_dir: Path, fp: dict, rid: str) -> None:
+def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any]) -> None:
     """Create the run folder, or check that an existing one belongs to this very run."""
     meta_path = run_dir / "run.json"
     if meta_path.exists():
@@ -226,7 +226,9 @@ def _claim(run_dir: Path, fp: dict, rid: str) -> None:
         return
     if (run_dir / "predictions.jsonl").exists():
         raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
-    write_json_atomic(meta_path, {"run_id": rid, "fingerprint": fp, "created": utc_now()})
+    # the libraries generation runs on are provenance, not identity: recorded here, never hashed into run_id
+    write_json_atomic(meta_path, {"run_id": rid, "fingerprint": fp, "environment": environment,
+                                  "created": utc_now()})
 
 
 def _warm_up_meteor() -> None:
