@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from altbench.data import demo, hf_splits, sample_download
@@ -61,6 +62,12 @@ class Split:
 
     def sha256(self) -> str:
         """Hash over every item's id, texts and image bytes (a missing image hashes as absent)."""
+        return self._sha256
+
+    @cached_property
+    def _sha256(self) -> str:
+        # computed once per loaded split: the run id, the run header and the scoring all ask for it, and
+        # each computation reads every image
         h = hashlib.sha256()
         for item in self.items:
             for text in (item.id, item.question, *item.references, item.rejected or ""):
