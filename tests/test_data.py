@@ -117,3 +117,26 @@ def test_bad_images_fail_the_item_with_a_reason(tmp_path):
     # a path leading out of the image folder is the split file's fault: refused when the split loads
     with pytest.raises(DataError, match=r"custom.jsonl:1: item 7: image_path '../outside.png' leads out"):
         load_split(str(_custom(tmp_path, "../outside.png")), images=images)
+
+
+def test_resolver_equals_path_resolve(tmp_path, monkeypatch):
+    """The folder-caching resolver under split loading gives exactly Path.resolve()'s answers."""
+    from altbench.data.images import Resolver
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.png").write_bytes(b"x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(b"y")
+    (root / "link.png").symlink_to(outside / "secret.png")  # a file link leading out
+    (root / "dirlink").symlink_to(outside)  # a folder link leading out
+    (root / "chain.png").symlink_to(root / "link.png")
+    monkeypatch.chdir(tmp_path)
+    paths = [root / "a.png", root / "missing.png", root / "sub" / ".." / "a.png", root / "link.png",
+             root / "dirlink" / "secret.png", root / "chain.png", root / ".." / "outside" / "secret.png",
+             Path("root") / "a.png", Path("root/sub/../link.png"), Path("/etc/hostname"), root / "sub" / "..",
+             root / "."]
+    resolver = Resolver()
+    for path in paths + paths:  # the second pass answers from the folder cache
+        assert resolver.resolve(path) == path.resolve(), path

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from altbench.data.images import Resolver
 from altbench.data.items import Item, context_of
 from altbench.errors import DataError
 from altbench.io import iter_objects
@@ -25,9 +26,9 @@ _REQUIRED = ("image_path", "question", "chosen", "idx")
 def read_test_jsonl(path: Path, image_root: Path, platform: str) -> list[Item]:
     """Items of a reference-format test file (JSON Lines)."""
     items = []
-    root = image_root.resolve()
+    resolver = Resolver()
     for lineno, row in iter_objects(path):
-        items.append(_item(row, image_root, platform, where=f"{path}:{lineno}", resolved_root=root))
+        items.append(_item(row, image_root, platform, where=f"{path}:{lineno}", resolver=resolver))
     return _nonempty(_unique(items, path), path)
 
 
@@ -52,7 +53,7 @@ def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
     if not isinstance(rows, list):
         raise DataError(f"{path}: expected a JSON array of training items, got {type(rows).__name__}")
     items = []
-    root = image_root.resolve()
+    resolver = Resolver()
     for i, row in enumerate(rows):
         where = f"{path}: element {i}"
         if not isinstance(row, dict):
@@ -66,11 +67,11 @@ def read_train_json(path: Path, image_root: Path, platform: str) -> list[Item]:
             if not isinstance(nested, dict):
                 raise DataError(f"{where}: field 'text' does not hold a JSON object")
             row.update(nested)
-        items.append(_item(row, image_root, platform, where=where, resolved_root=root))
+        items.append(_item(row, image_root, platform, where=where, resolver=resolver))
     return _nonempty(_unique(items, path), path)
 
 
-def _item(row: dict, image_root: Path, platform: str, where: str, resolved_root: Path) -> Item:
+def _item(row: dict, image_root: Path, platform: str, where: str, resolver: Resolver) -> Item:
     missing = [k for k in _REQUIRED if k not in row]
     if missing:
         raise DataError(f"{where}: missing field(s) {', '.join(missing)}")
@@ -82,7 +83,7 @@ def _item(row: dict, image_root: Path, platform: str, where: str, resolved_root:
     # image): a path that is absolute elsewhere, climbs out with "..", or follows a link out of the image
     # folder is a fault of the split file, refused with the item named. A missing or corrupt image inside
     # the folder fails only its item, when it is loaded.
-    if not image.resolve().is_relative_to(resolved_root):
+    if not resolver.resolve(image).is_relative_to(resolver.folder(image_root)):
         raise DataError(f"{where}: item {row['idx']!r}: image_path {row['image_path']!r} leads out of the split's "
                         f"image folder {image_root}")
     rejected = row.get("rejected")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from altbench.data.items import Item
@@ -14,10 +15,38 @@ class ImageLoadError(Exception):
     """
 
 
-def image_path(item: Item) -> Path:
+class Resolver:
+    """``Path.resolve()`` for many files in few folders, each folder resolved once per resolver.
+
+    ``realpath(folder/name) == realpath(folder)/name`` whenever ``name`` itself is not a link (nor ``.`` or
+    ``..``), so only the last component needs an ``lstat`` per file; a link is resolved in full. Folders are
+    remembered only for the life of one resolver (one split load, one hashing pass), so a folder that later
+    becomes a link is never trusted from an old answer. Keys include the working directory for relative
+    paths. 20,000 items: about 3 s of ``resolve()`` calls become a few tenths.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[tuple[str, str], Path] = {}
+
+    def folder(self, path: Path) -> Path:
+        key = (str(path), "" if path.is_absolute() else os.getcwd())
+        real = self._folders.get(key)
+        if real is None:
+            real = self._folders[key] = path.resolve()
+        return real
+
+    def resolve(self, path: Path) -> Path:
+        if path.name in ("", ".", ".."):
+            return path.resolve()
+        real = self.folder(path.parent) / path.name
+        return real.resolve() if real.is_symlink() else real
+
+
+def image_path(item: Item, resolver: Resolver | None = None) -> Path:
     """The item's image path, checked to lie inside its split's image root."""
-    root = item.image_root.resolve()
-    path = item.image.resolve()
+    resolver = resolver or Resolver()
+    root = resolver.folder(item.image_root)
+    path = resolver.resolve(item.image)
     if not path.is_relative_to(root):
         raise ImageLoadError(f"image path {item.image} escapes the split's image root {item.image_root}")
     return path
@@ -42,9 +71,9 @@ def load_image(item: Item, mode: str = "RGB"):
         raise ImageLoadError(f"cannot decode image {item.image}: {exc}") from None
 
 
-def image_bytes(item: Item) -> bytes | None:
+def image_bytes(item: Item, resolver: Resolver | None = None) -> bytes | None:
     """Raw bytes of the image for hashing the split; None when missing or escaping (hashed as absent)."""
     try:
-        return image_path(item).read_bytes()
+        return image_path(item, resolver).read_bytes()
     except (ImageLoadError, OSError):
         return None

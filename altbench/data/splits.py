@@ -19,7 +19,7 @@ from pathlib import Path
 
 from altbench.data import demo, hf_splits, sample_download
 from altbench.data.formats import read_test_jsonl, read_train_json
-from altbench.data.images import image_bytes
+from altbench.data.images import Resolver, image_bytes
 from altbench.data.items import Item
 from altbench.errors import DataError
 
@@ -69,11 +69,12 @@ class Split:
         # computed once per loaded split: the run id, the run header and the scoring all ask for it, and
         # each computation reads every image
         h = hashlib.sha256()
+        resolver = Resolver()
         for item in self.items:
             for text in (item.id, item.question, *item.references, item.rejected or ""):
                 h.update(text.encode("utf-8"))
                 h.update(b"\0")
-            data = image_bytes(item)
+            data = image_bytes(item, resolver)
             h.update(hashlib.sha256(data).digest() if data is not None else b"<missing>")
         return h.hexdigest()
 
