@@ -50,6 +50,14 @@ def lmms_python():
             "lmms-eval is not installed in a separate interpreter (set ALTBENCH_LMMS_PYTHON=VENV/bin/python; "
             "see this module's docstring)"
         )
+    # lmms-eval's model wrappers import torchvision in lmms-eval's own process, where altbench's
+    # torch_compat cannot step in; PyPI's torchvision is a CUDA build whose compiled operators do not load
+    # beside the CPU-only torch of the CPU test install (issue: keep the test install CPU-sized)
+    probe = subprocess.run([python, "-c", "import torchvision"], capture_output=True, text=True, timeout=120,
+                           check=False)
+    if probe.returncode != 0 and "torchvision::" in probe.stderr:
+        pytest.skip("lmms-eval's interpreter cannot import torchvision (PyPI's CUDA torchvision beside a "
+                    "CPU-only torch: its operators do not load); needs a CUDA torch or a CPU torchvision build")
     return python
 
 
