@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,10 @@ class LoadedRun:
     def scoring(self, key: str) -> Scoring | None:
         return self.run.scoring_for(key, self.convention)
 
-    @property
+    @cached_property
     def metrics(self) -> dict[str, MetricResult]:
-        """Each metric from the fullest (matching) scoring that reports it."""
+        """Each metric from the fullest (matching) scoring that reports it (worked out once per run: every
+        pair and metric of a comparison asks)."""
         out = {}
         for key in self.run.metric_keys():
             s = self.scoring(key)
