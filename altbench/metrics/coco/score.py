@@ -7,10 +7,10 @@ display), only faster:
 
 * one JVM tokenizes references and predictions (``-ioFileList``, one lexer per set, so the tokens are those
   of two separate pycocoevalcap calls; :mod:`.tokenize`);
-* the METEOR JVM is started first, loads its paraphrase table while the tokenizer runs, and gets all
-  ``SCORE`` lines in one write instead of one round trip per item (:mod:`.meteor`), then a short
-  ``EVAL`` instead of one over every item (:mod:`.meteor_eval`); it is kept for later calls
-  (``coco.meteor.warm_up()`` starts it ahead, e.g. while a model generates; ``coco.meteor.shutdown()``);
+* the METEOR jar reads only the paraphrase-table entries these lines can use (:mod:`.paraphrase`, through
+  the jar's ``-a`` option; ``ALTBENCH_METEOR_TABLE=full`` for its whole table, whose JVM is then started
+  first and loads while the tokenizer runs) and gets all ``SCORE`` lines in one write instead of one round
+  trip per item (:mod:`.meteor`), then a short ``EVAL`` instead of one over every item (:mod:`.meteor_eval`);
 * while it scores, BLEU (:mod:`.bleu`), ROUGE-L (:mod:`.rouge`) and CIDEr-D (:mod:`.cider`) are
   computed in Python (one class per metric, :mod:`.metrics`) with re-implementations that are bit-identical to pycocoevalcap's (each module says
   why it is re-implemented and how equality is kept).
@@ -18,8 +18,8 @@ display), only faster:
 Deliberate differences: a caption holding ``\\r``, ``\\v``, ``\\f``, U+2028 or U+2029 makes pycocoevalcap
 misalign all following items (its tokenizer ends lines there); here those characters count as spaces. A lone
 surrogate (crashes pycocoevalcap) becomes ``?``. Both JVMs run with an English locale (what Java picks under
-C/en locales anyway). The METEOR JVM sets the floor: its main thread needs ~5.5 s to load the paraphrase
-table and ~6 s per 20,000 items (plus ~8 CPU-s of JIT and GC threads), the same work pycocoevalcap does.
+C/en locales anyway). The METEOR JVM sets the floor: ~6 s per 20,000 items (plus JIT and GC threads), and
+with the full table ~5.5 s more to load it.
 
 Per-item sufficient statistics let a bootstrap recompute corpus values exactly: BLEU-k rows
 (``coco.bleu.STAT_COLUMNS``, aggregators ``coco_bleu1``..``coco_bleu4``), METEOR rows
@@ -72,7 +72,8 @@ def score_coco(
         return {name: _empty(name) for name in names}
     require_java()
     t0 = time.perf_counter()
-    server = coco_meteor.acquire() if "meteor" in names else None  # its JVM loads while we tokenize
+    full_table = "meteor" in names and not coco_meteor.use_cut_table()
+    server = coco_meteor.acquire() if full_table else None  # the full table's JVM loads while we tokenize
 
     df_separate = "cider" in names and df_refs != refs
     groups = [[r for rs in refs for r in rs], preds]
@@ -85,7 +86,10 @@ def score_coco(
         job.kill()
         raise
     refs_tok, hyps_tok = _regroup(tokenized[0], refs), tokenized[1]
-    meteor_future = server.submit(refs_tok, hyps_tok) if server is not None else None
+    meteor_future = None
+    if "meteor" in names:
+        meteor_future = server.submit(refs_tok, hyps_tok) if server is not None else coco_meteor.submit(
+            refs_tok, hyps_tok)
     t1 = time.perf_counter()
 
     corpus = CocoCorpus(hyps_tok=hyps_tok, refs_tok=refs_tok, nrefs=_nrefs(refs))
