@@ -163,3 +163,14 @@ def test_score_coco_is_the_same_with_either_table(monkeypatch, sample_root):
     coco_meteor.shutdown()
     assert cut.value == full.value and list(cut.per_item) == list(full.per_item)
     assert np.array_equal(cut.stats, full.stats)
+
+
+def test_setup_meteor_names_the_index():
+    from click.testing import CliRunner
+
+    from altbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["setup", "meteor"])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.output.strip().rsplit(": ", 1)[1])
+    assert (folder / "meta.json").is_file() and folder.name.startswith("meteor-paraphrase-v1-")

@@ -21,7 +21,7 @@ COMMANDS = {
     "score": ("altbench.cli.score_cmd:score_command", "Score a saved predictions file (no model, no torch)."),
     "splits": ("altbench.cli.listing:splits_command", "List the named splits with item counts and sources."),
     "models": ("altbench.cli.listing:models_command", "List the registered models and what each needs."),
-    "setup": ("altbench.cli.setup_cmd:setup_group", "Prepare offline resources (NLTK data)."),
+    "setup": ("altbench.cli.setup_cmd:setup_group", "Prepare offline resources (NLTK data, METEOR's paraphrase index)."),
     "compare": ("altbench.cli.compare_cmd:compare_command",
                 "Paired significance tests between runs (differences, CIs, p-values, Holm)."),
     "regress": ("altbench.cli.compare_cmd:regress_command",

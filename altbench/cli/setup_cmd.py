@@ -30,3 +30,24 @@ def setup_nltk_command(target, offline):
     click.echo(f"NLTK data ready in {path}")
     table = ensure_table()
     click.echo(f"WordNet synonym table: {table if table is not None else 'built in memory (no writable cache)'}")
+
+
+@setup_group.command("meteor")
+def setup_meteor_command():
+    """The index of METEOR 1.5's paraphrase table for the coco convention (about 20 s, once per table).
+
+    With it, each coco scoring hands the jar only the table entries its lines can use (otherwise the first
+    coco scoring builds it). Needs pycocoevalcap (its jar and table); Java is not needed for this step.
+    """
+    from altbench.errors import MissingResourceError
+    from altbench.metrics.coco.paraphrase import ensure_index, table_file
+
+    try:
+        source = table_file()
+    except ImportError as exc:
+        raise MissingResourceError("pycocoevalcap (an altbench dependency) is not installed: "
+                                   "reinstall altbench") from exc
+    if not source.is_file():
+        raise MissingResourceError(f"METEOR's paraphrase table is missing: {source}")
+    folder = ensure_index()
+    click.echo(f"METEOR paraphrase index: {folder if folder is not None else 'not built (no writable place)'}")
