@@ -70,11 +70,12 @@ def default_target() -> Path:
 
 
 def _register(target: Path) -> None:
-    import nltk
+    from altbench.metrics import nltk_light
 
+    path = nltk_light.module("nltk.data").path  # nltk.data itself, without nltk's slow __init__
     p = str(target)
-    if p not in nltk.data.path:
-        nltk.data.path.append(p)
+    if p not in path:
+        path.append(p)
 
 
 def _has_punkt(root: Path) -> bool:
@@ -182,10 +183,10 @@ def setup_nltk(target: Path | None = None, online: bool = True) -> Path:
 
 
 def _findable(resource: str) -> bool:
-    import nltk
+    from altbench.metrics import nltk_light
 
     try:
-        nltk.data.find(resource)
+        nltk_light.module("nltk.data").find(resource)
     except (LookupError, OSError):
         return False
     return True

@@ -16,6 +16,7 @@ from typing import Any
 
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError, DataError
+from altbench.helper import second_core
 from altbench.metrics.base import MetricScores
 from altbench.metrics.diagnostics import score_diagnostics
 from altbench.run.predictions import PredictionRecord
@@ -91,31 +92,43 @@ def score_split(
             failures.append({"id": item.id, "error": rec.error})
         else:
             scored.append((item, rec.prediction))
-    scores: dict[str, MetricScores] = {}
-    model_out = None
     convs = conventions_for(convention)
-    if scored:
-        refs = [item.references for item, _ in scored]
-        preds = [pred for _, pred in scored]
-        df_refs = [item.references for item in split.items]
-        for conv in convs:
-            fn = _scorer(conv)
-            for name, m in fn(refs, preds, df_references=df_refs).items():
-                scores[f"{conv}/{name}"] = m
-        for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
-            scores[f"diag/{name}"] = m
-        if metrics:
-            from altbench.metrics.model.registry import score_model_metrics
-
-            model_out = score_model_metrics(metrics, split, [item for item, _ in scored], preds, metric_args)
-            scores.update(model_out.scores)
-    ci = bootstrap_ci(scores, resamples=resamples, seed=seed) if scored else {}
+    # a large scoring: a second interpreter takes shares of the item-level metrics and the bootstrap
+    with second_core(len(scored)) as helper:
+        if helper is not None and "paper" in convs:
+            helper.submit("altbench.metrics.paper.items:warm_up")  # imports, WordNet table, meanwhile
+        scores, model_out = _score_items(split, scored, convs, metrics, metric_args)
+        ci = bootstrap_ci(scores, resamples=resamples, seed=seed) if scored else {}
     counts = {
         "items": len(wanted), "scored": len(scored), "failed": len(failures), "missing": len(missing),
         "empty": sum(1 for _, p in scored if not p.strip()),
     }
     return ScoredRun(scores, ci, [item.id for item, _ in scored], failures, missing, counts, convs,
                      model_out.failures if model_out else {}, model_out.models if model_out else {})
+
+
+def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence[str],
+                 metric_args: Mapping[str, Any] | None) -> tuple[dict[str, MetricScores], Any]:
+    """{key: MetricScores} of every convention, the diagnostics and the model metrics; the model output."""
+    scores: dict[str, MetricScores] = {}
+    if not scored:
+        return scores, None
+    refs = [item.references for item, _ in scored]
+    preds = [pred for _, pred in scored]
+    df_refs = [item.references for item in split.items]
+    for conv in convs:
+        fn = _scorer(conv)
+        for name, m in fn(refs, preds, df_references=df_refs).items():
+            scores[f"{conv}/{name}"] = m
+    for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
+        scores[f"diag/{name}"] = m
+    model_out = None
+    if metrics:
+        from altbench.metrics.model.registry import score_model_metrics
+
+        model_out = score_model_metrics(metrics, split, [item for item, _ in scored], preds, metric_args)
+        scores.update(model_out.scores)
+    return scores, model_out
 
 
 def check_ids(split: Split, records: Mapping[str, PredictionRecord]) -> set[str]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from altbench.helper import HelperError, current
 from altbench.metrics.base import AGGREGATORS, Aggregator, MetricScores
 
 DEFAULT_RESAMPLES = 10_000
@@ -129,8 +130,16 @@ def default_threads() -> int:
     return max(1, min(idle, cores, cap))
 
 
+HELPER_MIN_DRAWS = 1 << 25  # items x replicates from which the scoring's helper process takes chunks
+
+
 def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None) -> np.ndarray:
-    """``W @ stats`` for every row of the scheme's weights: (replicates, k), computed chunk by chunk."""
+    """``W @ stats`` for every row of the scheme's weights: (replicates, k), computed chunk by chunk.
+
+    During a large scoring with a helper process (:mod:`altbench.helper`), the helper computes the first
+    half of the chunks: each chunk's weights come from its own generator, so where it is computed
+    changes no number.
+    """
     stats = np.ascontiguousarray(stats, dtype=np.float64)
     n, k = stats.shape
     total = scheme.replicates
@@ -139,7 +148,32 @@ def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None)
         out[...] = 0.0
         return out
     rows = rows_per_chunk(n, total)
-    chunks = range(math.ceil(total / rows))
+    n_chunks = math.ceil(total / rows)
+    helper = current() if n * total >= HELPER_MIN_DRAWS and n_chunks >= 2 else None
+    first = n_chunks // 2 if helper is not None else 0
+    pending = helper.submit("altbench.stats.bootstrap:chunk_sums", stats, scheme, 0, first) if first else None
+    _sums_into(out, stats, scheme, range(first, n_chunks), threads)
+    if pending is not None:
+        try:
+            out[: first * rows] = pending.result()
+        except HelperError:
+            _sums_into(out, stats, scheme, range(first), threads)
+    return out
+
+
+def chunk_sums(stats: np.ndarray, scheme: Scheme, first: int, stop: int) -> np.ndarray:
+    """Rows of ``W @ stats`` of chunks ``first..stop-1`` (a task of the helper process)."""
+    total = scheme.replicates
+    rows = rows_per_chunk(len(stats), total)
+    out = np.empty((total, stats.shape[1]))
+    _sums_into(out, stats, scheme, range(first, stop), None)
+    return out[first * rows : min(total, stop * rows)]
+
+
+def _sums_into(out: np.ndarray, stats: np.ndarray, scheme: Scheme, chunks: range, threads: int | None) -> None:
+    n = len(stats)
+    total = scheme.replicates
+    rows = rows_per_chunk(n, total)
 
     def work(i: int) -> None:
         start = i * rows
@@ -153,7 +187,6 @@ def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None)
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(work, chunks))  # list(): re-raise a worker's exception
-    return out
 
 
 # ----------------------------------------------------------------------------------------- stat blocks

@@ -49,11 +49,32 @@ def _score_chunk(args: tuple) -> dict[str, list[float]]:
     return _score_items(*args)
 
 
+def score_share(data_path: list, references, responses) -> dict[str, list[float]]:
+    """Task of the helper process (:mod:`altbench.helper`): the per-item scores of a share of the items."""
+    _worker_init(data_path)
+    return _score_items(references, responses)
+
+
+def warm_up() -> None:
+    """Task of the helper process: the imports and the WordNet table, while the scoring gets ready."""
+    from altbench.metrics.nltk_data import ensure_nltk_data
+
+    ensure_nltk_data()
+    load_table()
+
+
+def helper_share(n: int) -> int:
+    """How many of ``n`` items the helper process scores (the first ones) while this process computes
+    CIDEr-D and the per-item scores of the rest, so that both finish together (rough costs per item)."""
+    item_cost, cider_cost, start_cost = 115e-6, 30e-6, 0.1
+    return max(0, min(n - 1, int(((cider_cost + item_cost) * n - start_cost) / (2 * item_cost))))
+
+
 def _worker_init(data_path: list) -> None:
     """In a worker (fork or spawn): the parent's NLTK data path, for the tokenizer's punkt_tab."""
-    import nltk
+    from altbench.metrics import nltk_light
 
-    nltk.data.path[:] = data_path
+    nltk_light.module("nltk.data").path[:] = data_path
 
 
 def score_items(references, responses, workers: int = 1) -> dict[str, list[float]]:
@@ -69,8 +90,9 @@ def score_items(references, responses, workers: int = 1) -> dict[str, list[float
     ctx = multiprocessing.get_context(method)
     bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
     chunks = [(references[a:b], responses[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-    import nltk
+    from altbench.metrics import nltk_light
 
-    with ctx.Pool(workers, initializer=_worker_init, initargs=(list(nltk.data.path),)) as pool:
+    data_path = list(nltk_light.module("nltk.data").path)
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(data_path,)) as pool:
         parts = pool.map(_score_chunk, chunks)
     return {m: [v for part in parts for v in part[m]] for m in PER_ITEM}

@@ -28,9 +28,9 @@ ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    from nltk.stem.porter import PorterStemmer
+    from altbench.metrics import nltk_light
 
-    return PorterStemmer()
+    return nltk_light.module("nltk.stem.porter").PorterStemmer()
 
 
 @cache

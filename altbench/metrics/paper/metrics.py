@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from altbench.helper import HelperError, current
 from altbench.metrics.base import Metric, signature
 from altbench.metrics.paper.cider import cider_d
-from altbench.metrics.paper.items import score_items
+from altbench.metrics.paper.items import PER_ITEM, helper_share, score_items
 from altbench.metrics.paper.meteor import ALPHA, BETA, GAMMA
 from altbench.metrics.paper.reference import ASSISTANT_PREFIX, BLEU_WEIGHTS, paper_value, reporting
 
@@ -26,25 +27,53 @@ PYCOCOEVALCAP_VERSION = "1.2"  # the CiderScorer paper.cider transcribes
 @dataclass
 class PaperCorpus:
     """Items of one scoring: reference tuples, responses already stripped (``strip_response``), the
-    CIDEr-D document-frequency references, and the worker count for the item-level pass."""
+    CIDEr-D document-frequency references, and the worker count for the item-level pass (None: the
+    scoring's helper process takes a share, when there is one: :mod:`altbench.helper`)."""
 
     references: Sequence[tuple[str, ...]]
     responses: Sequence[str]
     df_references: Sequence[tuple[str, ...]]
-    workers: int = 1
+    workers: int | None = 1
     memo: dict = field(default_factory=dict, repr=False)
 
     def item_scores(self, name: str) -> list[float]:
         """Per-item scores of an item-level metric (one shared pass computes all of them)."""
         if "items" not in self.memo:
-            self.memo["items"] = score_items(self.references, self.responses, self.workers)
+            self.memo["items"] = self._item_pass()
         return self.memo["items"][name]
+
+    def cider(self) -> list[float]:
+        if "cider" not in self.memo:
+            self.memo["cider"] = cider_d(self.references, self.responses, self.df_references)
+        return self.memo["cider"]
+
+    def _item_pass(self) -> dict[str, list[float]]:
+        helper = current() if self.workers is None else None
+        k = helper_share(len(self.responses)) if helper is not None else 0
+        if k == 0:
+            return score_items(self.references, self.responses, self.workers or 1)
+        pending = helper.submit("altbench.metrics.paper.items:score_share", data_path(),
+                                self.references[:k], self.responses[:k])
+        self.cider()  # this process's share: CIDEr-D, then the per-item scores of the last items
+        own = score_items(self.references[k:], self.responses[k:])
+        try:
+            theirs = pending.result()
+        except HelperError:
+            theirs = score_items(self.references[:k], self.responses[:k])
+        return {m: theirs[m] + own[m] for m in PER_ITEM}
+
+
+def data_path() -> list[str]:
+    """nltk's data path here (the helper process needs the same to find punkt_tab)."""
+    from altbench.metrics import nltk_light
+
+    return list(nltk_light.module("nltk.data").path)
 
 
 def _nltk_version() -> str:
-    import nltk
+    from altbench.metrics import nltk_light
 
-    return nltk.__version__
+    return nltk_light.version()
 
 
 class PaperMetric(Metric):
@@ -106,8 +135,7 @@ class PaperCIDErD(PaperMetric):
     """pycocoevalcap's CIDEr-D on whitespace tokens, document frequencies from ``df_references``."""
 
     def item_stats(self, corpus: PaperCorpus) -> np.ndarray:
-        scores = cider_d(corpus.references, corpus.responses, corpus.df_references)
-        return np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+        return np.asarray(corpus.cider(), dtype=np.float64).reshape(-1, 1)
 
     def signature(self, corpus: PaperCorpus) -> str:
         return signature(self.name, conv="paper", variant="CIDEr-D", tok="str.split", case="yes", n=4,

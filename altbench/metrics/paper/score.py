@@ -8,7 +8,7 @@ distinct string is tokenized once, by an exact faster transcription of ``nltk.wo
 replay the libraries' float arithmetic in the same order (:mod:`.bleu`, :mod:`.cider`); METEOR memoises
 stems and WordNet synonyms (:mod:`.meteor`); ROUGE-L and the edit distance are bit-parallel (:mod:`.rouge`,
 :mod:`.editdist`). One class per metric (:mod:`.metrics`); ``workers > 1`` spreads the item-level metrics
-over processes (fork, :mod:`.items`).
+over processes (fork, :mod:`.items`); by default a scoring's helper process takes a share (:mod:`altbench.helper`).
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ def score_paper(
     predictions: Sequence[str],
     *,
     df_references: Sequence[Sequence[str]] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
 ) -> dict[str, MetricScores]:
     """Score predictions in the `paper` convention.
 
     references[i]: the reference strings of item i (normally exactly one); predictions[i]: the raw model
     response (a leading ``Assistant:`` and surrounding white space are stripped). df_references: the
     references of the whole split, for CIDEr-D document frequencies (default: ``references``).
+    workers: processes for the item-level metrics (1: this one only); None: the helper process of the
+    scoring in progress takes a share, if there is one (:mod:`altbench.helper`). No number depends on it.
     Returns {metric: MetricScores} for bleu4, bleu1, bleu4_cum, meteor, rougeL, cider, edit_distance,
     each with raw per-item scores and the value as get_score.py reports it: ``round(mean, 5) * 100``
     (scale 100), except ``edit_distance``: ``round(mean, 3)`` (scale 1, lower is better).

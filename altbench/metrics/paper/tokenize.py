@@ -27,7 +27,9 @@ import string
 import unicodedata
 from functools import cache, lru_cache, partial
 
-from nltk.tokenize.destructive import NLTKWordTokenizer
+from altbench.metrics import nltk_light
+
+NLTKWordTokenizer = nltk_light.module("nltk.tokenize.destructive").NLTKWordTokenizer
 
 # Categories where re's \w (str.isalnum() or "_"), \s (str.isspace()) and \d agree with regex's Unicode
 # properties: letters and decimal digits are \w in both, punctuation (except Pc) and symbols in neither.
@@ -209,9 +211,8 @@ def _stdlib(pattern):
 @lru_cache(maxsize=1)
 def _punkt():
     """(tokenizer, its period-context regex, the same two regexes in stdlib re or None)."""
-    from nltk.tokenize import _get_punkt_tokenizer
-
-    tok = _get_punkt_tokenizer("english")
+    # what nltk.tokenize._get_punkt_tokenizer("english") builds, without importing nltk's __init__
+    tok = nltk_light.module("nltk.tokenize.punkt").PunktTokenizer("english")
     period_context = tok._lang_vars.period_context_re()
     fast = (_stdlib(period_context), _stdlib(tok._lang_vars.re_boundary_realignment))
     return tok, period_context, fast if None not in fast else None

@@ -60,9 +60,9 @@ def _reader_class():
 
 def wordnet_root():
     """nltk's path pointer to ``corpora/wordnet`` (a folder or a zip), as ``nltk.corpus.wordnet`` finds it."""
-    import nltk
+    from altbench.metrics import nltk_light
 
-    return nltk.data.find("corpora/wordnet")
+    return nltk_light.module("nltk.data").find("corpora/wordnet")
 
 
 def database_sha256(root=None) -> str:
