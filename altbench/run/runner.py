@@ -232,7 +232,8 @@ def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any]) -> No
 
 
 def _warm_up_meteor() -> None:
-    """Start METEOR 1.5's JVM (10-20 s of start-up) now, so it loads while the model generates."""
+    """Get METEOR 1.5 ready while the model generates: its paraphrase-table index (built once per table) or,
+    with ``ALTBENCH_METEOR_TABLE=full``, the JVM that loads the full table (8-20 s)."""
     from altbench.metrics.coco import meteor as coco_meteor
 
     try:

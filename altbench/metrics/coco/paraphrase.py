@@ -214,12 +214,12 @@ def corpus_hashes(texts: Iterable[str], index: Index, nbp: dict[str, int]) -> np
         ids.extend([get(t.casefold(), unknown) for t in tokens(normalize_line(text, nbp))])
         ids.append(unknown)  # a window over two texts holds this id, as does one over a word no entry has
     seq = np.frombuffer(ids, dtype=np.uint32).astype(np.uint64) + np.uint64(1)
-    known = np.concatenate(([0], np.cumsum(seq == unknown + 1)))  # unknown ids up to each position
+    unknowns = np.concatenate(([0], np.cumsum(seq == unknown + 1)))  # unknown ids before each position
     found = []
     h = np.zeros(len(seq), dtype=np.uint64)
     for n in range(1, index.max_len + 1):
         h = h[: len(seq) - n + 1] * _MULT + seq[n - 1 :]  # windows [i, i + n)
-        clean = known[n:] == known[: len(known) - n]  # no entry phrase holds the unknown id
+        clean = unknowns[n:] == unknowns[: len(unknowns) - n]  # no entry phrase holds the unknown id
         found.append(np.unique(h[clean]))
     return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
