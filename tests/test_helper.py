@@ -90,3 +90,14 @@ def test_a_dead_helper_falls_back_to_this_process(two_cores):
         sums = weighted_sums(stats, Multinomial(9000), threads=1)
     assert all(shared[k].per_item == m.per_item for k, m in alone.items())
     assert np.array_equal(sums, weighted_sums(stats, Multinomial(9000), threads=1))
+
+
+def test_item_blocks_change_no_score(monkeypatch):
+    from altbench.metrics.nltk_data import ensure_nltk_data
+    from altbench.metrics.paper import items
+
+    ensure_nltk_data()
+    refs, preds = _make_items(2000, seed=13)
+    whole = items._score_items(refs, preds)
+    monkeypatch.setattr(items, "BLOCK", 700)
+    assert items._score_items(refs, preds) == whole

@@ -24,7 +24,7 @@ from operator import mul
 
 import numpy as np
 
-from altbench.metrics.paper.ngrams import item_blocks, ngram_tables
+from altbench.metrics.paper.ngrams import item_blocks, iter_ngram_tables
 
 MAX_N = 4
 
@@ -62,7 +62,7 @@ def clipped_counts(
     docs, doc_block, is_hyp, _, _ = item_blocks(references, hypotheses)
     n_items = len(hypotheses)
     nums = np.zeros((n_items, max_n), dtype=np.int64)
-    for k, t in enumerate(ngram_tables(docs, doc_block, max_n)):
+    for k, t in enumerate(iter_ngram_tables(docs, doc_block, max_n)):  # one order at a time (memory)
         if not len(t.doc):
             continue
         hyp = is_hyp[t.doc]
@@ -72,6 +72,7 @@ def clipped_counts(
         h = np.flatnonzero(hyp)
         clipped = np.minimum(t.count[h], ref_max[t.run[h]])
         nums[:, k] = np.bincount(t.block[h], weights=clipped, minlength=n_items).astype(np.int64)
+        del t, hyp, run_starts, ref_max, h, clipped  # before the next order's table is built
     return nums
 
 

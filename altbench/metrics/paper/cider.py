@@ -25,7 +25,7 @@ from itertools import repeat
 
 import numpy as np
 
-from altbench.metrics.paper.ngrams import item_blocks, ngram_tables, unique_sorted
+from altbench.metrics.paper.ngrams import encode_split, iter_encoded_tables, unique_sorted
 
 N, SIGMA = 4, 6.0
 
@@ -43,20 +43,35 @@ def cider_d(
 ) -> np.ndarray:
     """Per-item CIDEr-D (0..10 scale) of predictions[i] against references[i]."""
     n_items = len(predictions)
-    split = [tuple(s.split() for s in refs) for refs in references]
-    docs, doc_block, is_hyp, hyp_doc, ref_start = item_blocks(split, [p.split() for p in predictions])
+    # item_blocks' layout (refs of item 0, its hypothesis, refs of item 1, ...), from the counts alone
+    n_refs = np.array([len(refs) for refs in references], dtype=np.int64)
+    hyp_doc = np.cumsum(n_refs + 1) - 1
+    ref_start = hyp_doc - n_refs
+    doc_block = np.repeat(np.arange(n_items, dtype=np.int64), n_refs + 1)
+    is_hyp = np.zeros(len(doc_block), dtype=bool)
+    is_hyp[hyp_doc] = True
     separate_df = [tuple(r) for r in df_references] != [tuple(r) for r in references]
     if separate_df:  # extra blocks: one per df document (its references)
-        docs.extend(s.split() for refs in df_references for s in refs)
         extra = np.repeat(np.arange(len(df_references)) + n_items, [len(refs) for refs in df_references])
         doc_block = np.r_[doc_block, extra.astype(np.int64)]
         is_hyp = np.r_[is_hyp, np.zeros(len(extra), dtype=bool)]
-    n_docs = len(docs)
-    tables = ngram_tables(docs, doc_block, n)
+
+    def texts():
+        for refs, pred in zip(references, predictions):
+            yield from refs
+            yield pred
+        if separate_df:
+            for refs in df_references:
+                yield from refs
+
+    ids, lengths, n_words = encode_split(texts())  # word ids, not lists of split strings (memory)
+    n_docs = len(lengths)
+    tables = iter_encoded_tables(ids, lengths, n_words, doc_block, n)  # one order at a time (memory)
+    del ids
 
     ref_docs = np.flatnonzero(~is_hyp[: int(hyp_doc[-1]) + 1]) if n_items else np.zeros(0, np.int64)
     ref_item = doc_block[ref_docs]  # (item, reference) pairs are the item's reference documents
-    bigrams = np.maximum(np.array(list(map(len, docs)), dtype=np.int64) - 1, 0)
+    bigrams = np.maximum(lengths - 1, 0)
     penalties: dict[int, float] = {}
     pair_penalty = np.zeros(n_docs)
     for d, delta in zip(ref_docs.tolist(), (bigrams[hyp_doc[ref_item]] - bigrams[ref_docs]).tolist()):
@@ -111,5 +126,8 @@ def cider_d(
         dot[both] /= nh[both] * nr[both]
         dot *= pair_penalty[ref_docs]
         sims[:, k] = np.bincount(ref_item, weights=dot, minlength=n_items)
+        # drop this order's arrays before the next order's table is built
+        del t, hyp, run_starts, in_df, run_in_df, df, weight, vec, sq, multi, rows, norm, h, parts
+        del pos, pair, hv, rv, dot, nh, nr, both
     nrefs = (hyp_doc - ref_start).astype(np.float64)
     return np.mean(sims, axis=1) / nrefs * 10.0

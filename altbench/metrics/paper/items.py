@@ -23,8 +23,19 @@ _BLEU_NAMES = tuple(BLEU_WEIGHTS)
 PER_ITEM = (*_BLEU_NAMES, "meteor", "rougeL", "edit_distance")  # everything but cider
 
 
+BLOCK = 25_000  # items per pass: bounds the n-gram tables and token cache (per-item scores do not change)
+
+
 def _score_items(references: Sequence[Sequence[str]], responses: Sequence[str]) -> dict[str, list[float]]:
-    """Per-item scores of every metric except CIDEr-D, for already stripped responses."""
+    """Per-item scores of every metric except CIDEr-D, for already stripped responses, by blocks of items."""
+    if len(responses) <= BLOCK:
+        return _score_block(references, responses)
+    parts = [_score_block(references[a : a + BLOCK], responses[a : a + BLOCK])
+             for a in range(0, len(responses), BLOCK)]
+    return {m: [v for part in parts for v in part[m]] for m in PER_ITEM}
+
+
+def _score_block(references: Sequence[Sequence[str]], responses: Sequence[str]) -> dict[str, list[float]]:
     tok = TokenCache()
     ref_toks = [[tok(r) for r in refs] for refs in references]
     hyp_toks = [tok(resp) for resp in responses]
