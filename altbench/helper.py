@@ -126,8 +126,13 @@ def current() -> Helper | None:
 
 
 @contextlib.contextmanager
-def second_core(n_items: int) -> Iterator[Helper | None]:
-    """A helper process for a scoring of ``n_items`` items, when it pays (large, two usable cores)."""
+def second_core(n_items: int, warm: tuple[str, ...] = ()) -> Iterator[Helper | None]:
+    """A helper process for a scoring of ``n_items`` items, when it pays (large, two usable cores); the
+    ``warm`` tasks (``"module:function"``, no arguments) are queued at once. Inside another
+    ``second_core``, that one's helper is reused."""
+    if current() is not None:
+        yield current()
+        return
     if n_items < MIN_ITEMS or usable_cores() < 2 or os.environ.get("ALTBENCH_NO_HELPER"):
         yield None
         return
@@ -136,6 +141,8 @@ def second_core(n_items: int) -> Iterator[Helper | None]:
     except OSError:
         yield None
         return
+    for target in warm:
+        helper.submit(target)
     _current.append(helper)
     try:
         yield helper

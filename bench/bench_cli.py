@@ -2,6 +2,10 @@
 
     python bench/bench_cli.py --convention paper [--n 20000] [--seed 0] [--no-reference] [--repeat 1]
     python bench/bench_cli.py --convention coco  [--n 20000] ...
+    python bench/bench_cli.py --command run [--repeat 3]
+
+``--command run`` times ``altbench run --out DIR`` instead: the default model (altbench-tiny) on the demo
+split with default settings, each run a cold process writing a new run folder (no reference to compare).
 
 Writes ``n`` seeded synthetic alt-text items (``bench_paper.make_items``) as the reference work's inference
 output (test rows with a ``response``; the file is its own split) and runs, each in a fresh process:
@@ -129,14 +133,34 @@ def altbench_values(out: Path, convention: str) -> dict[str, float]:
     return {k.split("/", 1)[1]: m["value"] for k, m in metrics.items() if k.startswith(convention + "/")}
 
 
+def bench_run(repeat: int) -> int:
+    """``altbench run --out DIR`` (defaults: altbench-tiny on the demo split), ``repeat`` cold processes."""
+    times = []
+    with tempfile.TemporaryDirectory(prefix="altbenchrun") as tmp:
+        for r in range(repeat):
+            load = os.getloadavg()[0]
+            wall, peak, _ = run_measured([sys.executable, "-m", "altbench", "run", "--out", str(Path(tmp) / f"run{r}")],
+                                         cwd=REPO)
+            times.append(wall)
+            print(f"altbench run: {wall:7.2f} s wall, peak {peak / 2**20:7.0f} MiB (process tree), load {load:.2f}")
+    print(f"median {sorted(times)[len(times) // 2]:.2f} s, best {min(times):.2f} s of {len(times)}; "
+          f"load after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--convention", choices=("paper", "coco"), required=True)
+    ap.add_argument("--command", choices=("score", "run"), default="score")
+    ap.add_argument("--convention", choices=("paper", "coco"), default=None)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1, help="altbench runs (the reference runs once)")
     ap.add_argument("--no-reference", action="store_true", help="time altbench only (e.g. 200,000 items)")
     args = ap.parse_args()
+    if args.command == "run":
+        return bench_run(args.repeat)
+    if args.convention is None:
+        ap.error("--convention is required for --command score")
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
           f"{args.n} items, convention {args.convention}")
     ok = True

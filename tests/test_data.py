@@ -140,3 +140,9 @@ def test_resolver_equals_path_resolve(tmp_path, monkeypatch):
     resolver = Resolver()
     for path in paths + paths:  # the second pass answers from the folder cache
         assert resolver.resolve(path) == path.resolve(), path
+    names = ["a.png", "missing.png", "link.png", "chain.png", "dirlink", "sub", "", ".", "..", "sub/../a.png",
+             "dirlink/secret.png", "../outside/secret.png", "/etc/hostname", "a.png/"]
+    for root_path in (root, Path("root"), root / "sub" / ".."):
+        for name in names + names:
+            want = (root_path / name).resolve().is_relative_to(root_path.resolve())
+            assert resolver.inside(root_path, name) == want, (root_path, name)

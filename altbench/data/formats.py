@@ -83,7 +83,7 @@ def _item(row: dict, image_root: Path, platform: str, where: str, resolver: Reso
     # image): a path that is absolute elsewhere, climbs out with "..", or follows a link out of the image
     # folder is a fault of the split file, refused with the item named. A missing or corrupt image inside
     # the folder fails only its item, when it is loaded.
-    if not resolver.resolve(image).is_relative_to(resolver.folder(image_root)):
+    if not resolver.inside(image_root, row["image_path"]):  # = resolve(image).is_relative_to(root folder)
         raise DataError(f"{where}: item {row['idx']!r}: image_path {row['image_path']!r} leads out of the split's "
                         f"image folder {image_root}")
     rejected = row.get("rejected")

@@ -35,6 +35,17 @@ class Resolver:
             real = self._folders[key] = path.resolve()
         return real
 
+    def inside(self, root: Path, name: str) -> bool:
+        """``self.resolve(root / name).is_relative_to(self.folder(root))``, without Path objects when
+        ``name`` is a plain file name (no separator, not ``.``/``..``) that is not a link: then the resolved
+        path is ``realpath(root)/name``, inside by construction. 20,000 items: ~0.15 s less of loading."""
+        if name in ("", ".", "..") or os.sep in name or (os.altsep and os.altsep in name):
+            return self.resolve(root / name).is_relative_to(self.folder(root))
+        real = self.folder(root)
+        if not os.path.islink(os.path.join(real, name)):
+            return True
+        return (real / name).resolve().is_relative_to(real)
+
     def resolve(self, path: Path) -> Path:
         if path.name in ("", ".", ".."):
             return path.resolve()

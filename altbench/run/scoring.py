@@ -94,9 +94,7 @@ def score_split(
             scored.append((item, rec.prediction))
     convs = conventions_for(convention)
     # a large scoring: a second interpreter takes shares of the item-level metrics and the bootstrap
-    with second_core(len(scored)) as helper:
-        if helper is not None and "paper" in convs:
-            helper.submit("altbench.metrics.paper.items:warm_up")  # imports, WordNet table, meanwhile
+    with second_core(len(scored), warm_up_tasks(convs)):
         scores, model_out = _score_items(split, scored, convs, metrics, metric_args)
         ci = bootstrap_ci(scores, resamples=resamples, seed=seed) if scored else {}
     counts = {
@@ -129,6 +127,11 @@ def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence
         model_out = score_model_metrics(metrics, split, [item for item, _ in scored], preds, metric_args)
         scores.update(model_out.scores)
     return scores, model_out
+
+
+def warm_up_tasks(conventions: Sequence[str]) -> tuple[str, ...]:
+    """What the helper process can load while this one gets ready (imports, the WordNet table)."""
+    return ("altbench.metrics.paper.items:warm_up",) if "paper" in conventions else ()
 
 
 def check_ids(split: Split, records: Mapping[str, PredictionRecord]) -> set[str]:
