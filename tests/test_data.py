@@ -146,3 +146,35 @@ def test_resolver_equals_path_resolve(tmp_path, monkeypatch):
         for name in names + names:
             want = (root_path / name).resolve().is_relative_to(root_path.resolve())
             assert resolver.inside(root_path, name) == want, (root_path, name)
+
+
+def test_image_bytes_fast_path_equals_resolved_read(tmp_path, monkeypatch):
+    """image_bytes' plain-name path (no Path.resolve) reads what image_path(...).read_bytes() reads."""
+    from altbench.data.images import ImageLoadError, Resolver, image_bytes, image_path
+    from altbench.data.items import Item
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.png").write_bytes(b"x")
+    (root / "sub" / "b.png").write_bytes(b"z")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "s.png").write_bytes(b"y")
+    (root / "link.png").symlink_to(outside / "s.png")
+    (root / "ok.png").symlink_to(root / "a.png")
+    (root / "dirlink").symlink_to(outside)
+    monkeypatch.chdir(tmp_path)
+
+    def resolved(item):
+        try:
+            return image_path(item, Resolver()).read_bytes()
+        except (ImageLoadError, OSError):
+            return None
+
+    resolver = Resolver()
+    for folder in (root, Path("root"), Path("."), root / "sub" / ".."):
+        for name in ("a.png", "missing.png", "link.png", "ok.png", "dirlink", "sub", "sub/b.png",
+                     "../outside/s.png", "dirlink/s.png", "..", "."):
+            item = Item(id="1", image=folder / name, image_root=folder, question="", context="",
+                        references=("a",), platform="x")
+            assert image_bytes(item, resolver) == resolved(item), (folder, name)

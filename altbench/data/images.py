@@ -84,6 +84,19 @@ def load_image(item: Item, mode: str = "RGB"):
 
 def image_bytes(item: Item, resolver: Resolver | None = None) -> bytes | None:
     """Raw bytes of the image for hashing the split; None when missing or escaping (hashed as absent)."""
+    resolver = resolver or Resolver()
+    name = item.image.name
+    folder = str(item.image_root)
+    if str(item.image) == os.path.join(folder, name) and name not in ("", ".", ".."):
+        # the split readers' case, image = image_root / plain name: Resolver.inside, then the file itself
+        # (the same file as the resolved path when it is not a link), without Path objects
+        if not resolver.inside(item.image_root, name):
+            return None
+        try:
+            with open(os.path.join(resolver.folder(item.image_root), name), "rb") as fh:
+                return fh.read()
+        except OSError:
+            return None
     try:
         return image_path(item, resolver).read_bytes()
     except (ImageLoadError, OSError):
