@@ -19,6 +19,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
@@ -62,13 +63,16 @@ def encode_split(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, int]:
     occurrence (as :func:`ngram_tables` numbers them), without keeping the split lists: at 200,000 items
     those are millions of short strings (hundreds of megabytes) alive at once."""
     vocab: dict[str, int] = {}
-    add = vocab.setdefault
     ids = array("q")
     lengths = array("q")
-    for text in texts:
-        words = text.split()
-        lengths.append(len(words))
-        ids.extend([add(w, len(vocab)) for w in words])
+    it = iter(texts)
+    while batch := [t.split() for t in islice(it, 8192)]:  # a few thousand texts' words at a time
+        flat = [w for words in batch for w in words]
+        for w in dict.fromkeys(flat):  # new words in first-occurrence order
+            if w not in vocab:
+                vocab[w] = len(vocab)
+        ids.extend(map(vocab.__getitem__, flat))
+        lengths.extend(map(len, batch))
     return np.frombuffer(ids, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64), len(vocab)
 
 
