@@ -16,7 +16,7 @@ from typing import Any
 
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError, DataError
-from altbench.helper import second_core
+from altbench.helper import HelperError, current, second_core
 from altbench.metrics.base import MetricScores
 from altbench.metrics.diagnostics import score_diagnostics
 from altbench.run.predictions import PredictionRecord
@@ -114,11 +114,18 @@ def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence
     refs = [item.references for item, _ in scored]
     preds = [pred for _, pred in scored]
     df_refs = [item.references for item in split.items]
+    contexts = [item.context for item, _ in scored]
+    helper = current()  # a large scoring: the diagnostics in the helper process, meanwhile
+    diag = helper.submit("altbench.metrics.diagnostics:score_diagnostics", preds, contexts) if helper else None
     for conv in convs:
         fn = _scorer(conv)
         for name, m in fn(refs, preds, df_references=df_refs).items():
             scores[f"{conv}/{name}"] = m
-    for name, m in score_diagnostics(preds, [item.context for item, _ in scored]).items():
+    try:
+        diagnostics = diag.result() if diag is not None else score_diagnostics(preds, contexts)
+    except HelperError:
+        diagnostics = score_diagnostics(preds, contexts)
+    for name, m in diagnostics.items():
         scores[f"diag/{name}"] = m
     model_out = None
     if metrics:
