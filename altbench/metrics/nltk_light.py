@@ -103,7 +103,7 @@ _hook = _Hook()
 
 def module(name: str) -> ModuleType:
     """``importlib.import_module(name)`` for a name in :data:`LIGHT`, without nltk's ``__init__`` when
-    nltk is not imported yet. (``import nltk.data`` binds ``nltk``: use this, or ``from nltk.data import``.)"""
+    nltk is not imported yet. Anything else of nltk used afterwards completes it (slowly, correctly)."""
     found = sys.modules.get(name)
     if found is not None:
         return found
