@@ -55,10 +55,13 @@ def test_bootstrap_with_helper_is_bit_identical(two_cores):
     stats = np.c_[rng.random(4000), rng.integers(0, 5, 4000), rng.random(4000) * 7]
     scheme = Multinomial(9000, seed=5)
     alone = weighted_sums(stats, scheme, threads=1)
+    calls = []
     with second_core(4000) as h:
         assert h is not None
         shared = weighted_sums(stats, scheme, threads=1)
-    assert np.array_equal(alone, shared)
+        shared_meanwhile = weighted_sums(stats, scheme, threads=1, meanwhile=lambda: calls.append(1))
+    assert np.array_equal(alone, shared) and np.array_equal(alone, shared_meanwhile)
+    assert calls == [1]
 
 
 def test_paper_scores_and_ci_with_helper_are_bit_identical(two_cores):

@@ -103,7 +103,8 @@ def _score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
         model = {"name": fp.get("model", config.predictions.stem), "target": fp.get("target"),
                  "fingerprint": fp or None, "predictions": str(config.predictions)}
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
-                         metrics=config.metrics, metric_args=config.metric_args)
+                         metrics=config.metrics, metric_args=config.metric_args,
+                         meanwhile=split.sha256)  # the results need the split's hash: made while the helper works
     return store_scoring(folder, run_id=run_id, model=model, split=split, scored=scored, started=started,
                          evaluated_ids=ids, convention=config.convention, seed=config.seed,
                          resamples=config.resamples, limit=None, model_metrics=config.metrics,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,8 +73,12 @@ def score_split(
     seed: int = 0,
     metrics: Sequence[str] = (),
     metric_args: Mapping[str, Any] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ScoredRun:
     """Score the items of ``split`` (or its subset ``item_ids``) from their prediction records.
+
+    ``meanwhile``: work of the caller to do while the helper process computes its bootstrap chunks (see
+    :func:`~altbench.stats.bootstrap.weighted_sums`; at most once, maybe not at all).
 
     ``metrics`` names model-based metrics (``clipscore``, ``refclipscore``, ``bertscore``, ``judge``), keyed
     ``model/<name>``; ``metric_args`` configures them (``{"clipscore": {"model": PATH}}``).
@@ -96,7 +100,7 @@ def score_split(
     # a large scoring: a second interpreter takes shares of the item-level metrics and the bootstrap
     with second_core(len(scored), warm_up_tasks(convs)):
         scores, model_out = _score_items(split, scored, convs, metrics, metric_args)
-        ci = bootstrap_ci(scores, resamples=resamples, seed=seed) if scored else {}
+        ci = bootstrap_ci(scores, resamples=resamples, seed=seed, meanwhile=meanwhile) if scored else {}
     counts = {
         "items": len(wanted), "scored": len(scored), "failed": len(failures), "missing": len(missing),
         "empty": sum(1 for _, p in scored if not p.strip()),
