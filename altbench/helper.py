@@ -12,7 +12,7 @@ A fresh interpreter, not a fork: a forked child's resident pages (the split, the
 has loaded) would count again in its memory; a fresh one starts in a few tenths of a second, while this
 process does other work. Tasks are pure functions of their arguments, so where a task runs changes no
 number; when the helper fails, :meth:`Pending.result` raises :class:`HelperError` and callers compute the
-share themselves.
+share themselves. ``ALTBENCH_NO_HELPER=1`` turns the helper off.
 """
 
 from __future__ import annotations
@@ -84,10 +84,14 @@ class Helper:
         self._err.seek(0)
         return self._err.read().decode("utf-8", "replace")[-3000:]
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """End the helper: it finishes the task at hand and exits, or, with ``kill`` (this process is
+        failing), stops now."""
         if self._proc is not None:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()
+            if kill:
+                self._proc.kill()
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -146,9 +150,12 @@ def second_core(n_items: int, warm: tuple[str, ...] = ()) -> Iterator[Helper | N
     _current.append(helper)
     try:
         yield helper
-    finally:
+    except BaseException:
         _current.remove(helper)
-        helper.close()
+        helper.close(kill=True)  # e.g. a data error: do not wait for the helper's task in progress
+        raise
+    _current.remove(helper)
+    helper.close()
 
 
 def main() -> None:

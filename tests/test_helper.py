@@ -104,3 +104,14 @@ def test_item_blocks_change_no_score(monkeypatch):
     whole = items._score_items(refs, preds)
     monkeypatch.setattr(items, "BLOCK", 700)
     assert items._score_items(refs, preds) == whole
+
+
+def test_an_error_inside_stops_the_helper_at_once(two_cores):
+    import time
+
+    with pytest.raises(ValueError), second_core(helper_mod.MIN_ITEMS) as h:
+        h.submit("time:sleep", 60)
+        proc = h._proc
+        t0 = time.monotonic()
+        raise ValueError("a data error")
+    assert proc.poll() is not None and time.monotonic() - t0 < 20
