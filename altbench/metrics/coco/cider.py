@@ -30,49 +30,50 @@ N = 4
 SIGMA = 6.0
 
 
-def document_frequency(reference_sets: Iterable[Sequence[tuple[list[Counter], int]]]) -> tuple[Counter, int]:
-    """(n-gram -> number of reference sets holding it, number of sets)."""
+def document_frequency(reference_sets: Iterable[Sequence[str]]) -> tuple[Counter, int]:
+    """(n-gram -> number of reference sets holding it, number of sets), from tokenized reference sets.
+
+    Streams: only the n-gram *sets* of one reference set exist at a time (see :func:`ngram_sets`)."""
     df: Counter = Counter()
     n_sets = 0
     for refs in reference_sets:
         n_sets += 1
         seen: set = set()
-        for counts, _ in refs:
-            for order in counts:
-                seen.update(order)
+        for caption in refs:
+            seen.update(ngram_sets(caption))
         df.update(seen)
     return df, n_sets
 
 
+def ngram_sets(caption: str) -> set:
+    """The distinct 1..4-grams of a caption, keyed as in :func:`~altbench.metrics.coco.ngrams.ngram_counts`
+    (unigrams as strings, longer n-grams as tuples)."""
+    w = caption.split()
+    w1, w2, w3 = w[1:], w[2:], w[3:]
+    return {*w, *zip(w, w1), *zip(w, w1, w2), *zip(w, w1, w2, w3)}
+
+
 class CiderD:
-    """CIDEr-D scorer over pre-counted n-grams with a fixed document frequency."""
+    """CIDEr-D scorer over pre-counted n-grams with a fixed document frequency.
+
+    The idf weight depends on an n-gram's df only, so it is kept per df value (a few hundred distinct
+    values), not per n-gram: no second table as large as ``df``."""
 
     def __init__(self, df: Counter, n_sets: int, sigma: float = SIGMA):
         self._df = df
-        self._ref_len = np.log(float(n_sets))
-        self._by_count: dict[int, float] = {}
-        self._by_gram: dict = {}
+        ref_len = np.log(float(n_sets))
+        self._by_count = {count: float(ref_len - np.log(max(1.0, float(count))))
+                          for count in {0, *df.values()}}
         self._sigma = sigma
 
-    def _weight(self, gram) -> float:
-        count = self._df.get(gram, 0)
-        w = self._by_count.get(count)
-        if w is None:
-            w = self._by_count[count] = float(self._ref_len - np.log(max(1.0, float(count))))
-        self._by_gram[gram] = w
-        return w
-
     def _vec(self, counts: list[Counter]) -> tuple[list[dict], list[float], int]:
-        by_gram, weight = self._by_gram, self._weight
+        df_get, by_count = self._df.get, self._by_count
         vecs, norms = [], []
         for order in counts:
             vec = {}
             sq = 0.0
             for gram, tf in order.items():
-                w = by_gram.get(gram)
-                if w is None:
-                    w = weight(gram)
-                v = tf * w  # int * float: the int is converted exactly, as float(tf) * w
+                v = tf * by_count[df_get(gram, 0)]  # int * float converts the int exactly: float(tf) * w
                 vec[gram] = v
                 sq += v ** 2  # libm pow, as numpy's scalar power in pycocoevalcap (v * v differs rarely)
             vecs.append(vec)

@@ -1,7 +1,8 @@
 """The coco convention's metrics, one sacrebleu-style class each (per-item statistics, aggregate, signature).
 
-All work on one :class:`CocoCorpus`: the PTB-tokenized captions and their n-gram counts, computed once by
-:func:`altbench.metrics.coco.score.score_coco` and shared, plus the METEOR jar's result. Values are
+All work on one :class:`CocoCorpus`: the PTB-tokenized captions (from
+:func:`altbench.metrics.coco.score.score_coco`), one streaming n-gram pass shared by BLEU and CIDEr-D, and
+the METEOR jar's result. Values are
 pycocoevalcap's raw scale (``scale=1.0``).
 """
 
@@ -16,6 +17,7 @@ from altbench.metrics.base import Metric, MetricScores, signature
 from altbench.metrics.coco import bleu as coco_bleu
 from altbench.metrics.coco import rouge as coco_rouge
 from altbench.metrics.coco.cider import SIGMA, CiderD, document_frequency
+from altbench.metrics.coco.ngrams import ngram_counts
 from altbench.metrics.coco.meteor_stats import AGGREGATOR as METEOR_AGGREGATOR
 
 
@@ -31,26 +33,50 @@ def pycocoevalcap_version() -> str:
 
 @dataclass
 class CocoCorpus:
-    """Tokenized items (``hyps_tok[i]``, ``refs_tok[i]``), n-gram counts (``coco.ngrams``), the CIDEr-D
-    document-frequency reference sets (``df_ngrams``), the reference-count label and, once the jar has
-    answered, the METEOR result (:class:`altbench.metrics.coco.meteor.MeteorResult`)."""
+    """Tokenized items (``hyps_tok[i]``, ``refs_tok[i]``), the CIDEr-D document-frequency reference sets
+    (``df_refs_tok``; None: the items' own references), the reference-count label and, once the jar has
+    answered, the METEOR result (:class:`altbench.metrics.coco.meteor.MeteorResult`).
+
+    BLEU's statistics rows and CIDEr-D's scores come from one streaming pass (:meth:`ngram_pass`): each
+    item's n-gram counts exist only while it is scored (holding all of them took ~3 GB at 200,000 items)."""
 
     hyps_tok: list[str]
     refs_tok: list[list[str]]
     nrefs: str
-    hyp_ngrams: list = field(default_factory=list)
-    ref_ngrams: list = field(default_factory=list)
-    df_ngrams: list = field(default_factory=list)
+    df_refs_tok: list[list[str]] | None = None
     meteor: object = None
     memo: dict = field(default_factory=dict, repr=False)
 
     def common(self) -> dict[str, str]:
         return {"conv": "coco", "tok": "ptb", "nrefs": self.nrefs}
 
+    def ngram_pass(self, bleu: bool = True, cider: bool = True) -> None:
+        """BLEU rows (``memo["bleu"]``) and/or CIDEr-D scores (``memo["cider"]``) of every item."""
+        bleu = bleu and "bleu" not in self.memo
+        cider = cider and "cider" not in self.memo
+        if not (bleu or cider):
+            return
+        scorer = None
+        if cider:
+            df, n_sets = document_frequency(self.refs_tok if self.df_refs_tok is None else self.df_refs_tok)
+            self.memo["cider_sets"] = n_sets
+            scorer = CiderD(df, n_sets)
+        rows, scores = [], []
+        for hyp, refs in zip(self.hyps_tok, self.refs_tok):
+            h = ngram_counts(hyp)
+            rs = [ngram_counts(r) for r in refs]
+            if bleu:
+                rows.append(coco_bleu.item_stats(h, rs))
+            if scorer is not None:
+                scores.append(scorer.item_score(h, rs))
+        if bleu:
+            self.memo["bleu"] = rows
+        if cider:
+            self.memo["cider"] = scores
+
     def bleu_rows(self) -> list[list[int]]:
         """BLEU statistics rows of every item (shared by the four orders)."""
-        if "bleu" not in self.memo:
-            self.memo["bleu"] = [coco_bleu.item_stats(h, rs) for h, rs in zip(self.hyp_ngrams, self.ref_ngrams)]
+        self.ngram_pass(bleu=True, cider=False)
         return self.memo["bleu"]
 
 
@@ -103,16 +129,15 @@ class CocoCIDErD(Metric):
     name = "cider"
 
     def item_stats(self, corpus: CocoCorpus) -> np.ndarray:
-        df, n_sets = document_frequency(corpus.df_ngrams)
-        corpus.memo["cider_sets"] = n_sets
-        per = CiderD(df, n_sets).scores(corpus.hyp_ngrams, corpus.ref_ngrams)
-        return np.asarray(per, dtype=np.float64).reshape(-1, 1)
+        corpus.ngram_pass(bleu=False, cider=True)
+        return np.asarray(corpus.memo["cider"], dtype=np.float64).reshape(-1, 1)
 
     def corpus_value(self, stats: np.ndarray, per_item: list[float]) -> float:
         return float(np.mean(np.array(per_item)))
 
     def signature(self, corpus: CocoCorpus) -> str:
-        n_sets = corpus.memo.get("cider_sets", len(corpus.df_ngrams))
+        default = corpus.refs_tok if corpus.df_refs_tok is None else corpus.df_refs_tok
+        n_sets = corpus.memo.get("cider_sets", len(default))
         return signature(self.name, **corpus.common(), n=4, sigma=f"{SIGMA:g}", df=f"split(nrefs={n_sets})",
                          pycocoevalcap=pycocoevalcap_version(), scale="raw")
 

@@ -4,7 +4,8 @@ pycocoevalcap's ``bleu_scorer.precook`` and ``cider_scorer.precook`` both split 
 (``str.split()``: also the U+00A0 the PTB tokenizer leaves inside tokens such as ``3 1/2``, while its ROUGE-L
 splits on ``" "`` only) and count 1..4-grams into one dict in first-occurrence order, all unigrams first.
 :func:`ngram_counts` returns one ``Counter`` per order; each keeps that first-occurrence order, which
-CIDEr-D's floating-point sums depend on. Unigram keys are strings, longer n-grams tuples.
+CIDEr-D's floating-point sums depend on. Unigram keys are strings, longer n-grams tuples. Counts are made per
+item when it is scored and then dropped (not memoised): at 200,000 items, keeping them cost ~3 GB.
 """
 
 from __future__ import annotations
@@ -17,16 +18,3 @@ def ngram_counts(caption: str) -> tuple[list[Counter], int]:
     w = caption.split()
     w1, w2, w3 = w[1:], w[2:], w[3:]
     return [Counter(w), Counter(zip(w, w1)), Counter(zip(w, w1, w2)), Counter(zip(w, w1, w2, w3))], len(w)
-
-
-class NgramCache:
-    """:func:`ngram_counts` memoised by caption (references repeat across the scored set and the df split)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[list[Counter], int]] = {}
-
-    def __call__(self, caption: str) -> tuple[list[Counter], int]:
-        got = self._seen.get(caption)
-        if got is None:
-            got = self._seen[caption] = ngram_counts(caption)
-        return got

@@ -41,7 +41,6 @@ from altbench.metrics.coco import bleu as coco_bleu
 from altbench.metrics.coco import meteor as coco_meteor
 from altbench.metrics.coco import meteor_stats
 from altbench.metrics.coco.metrics import CocoCorpus, metric
-from altbench.metrics.coco.ngrams import NgramCache
 from altbench.metrics.coco.tokenize import PTBJob, require_java
 
 log = logging.getLogger(__name__)
@@ -92,14 +91,10 @@ def score_coco(
             refs_tok, hyps_tok)
     t1 = time.perf_counter()
 
-    corpus = CocoCorpus(hyps_tok=hyps_tok, refs_tok=refs_tok, nrefs=_nrefs(refs))
-    counts = NgramCache()
-    if any(n.startswith("bleu") for n in names) or "cider" in names:
-        corpus.hyp_ngrams = [counts(h) for h in hyps_tok]
-        corpus.ref_ngrams = [[counts(r) for r in rs] for rs in refs_tok]
-        corpus.df_ngrams = corpus.ref_ngrams
-        if df_separate:
-            corpus.df_ngrams = [[counts(r) for r in rs] for rs in _regroup(tokenized[2], df_refs)]
+    corpus = CocoCorpus(hyps_tok=hyps_tok, refs_tok=refs_tok, nrefs=_nrefs(refs),
+                        df_refs_tok=_regroup(tokenized[2], df_refs) if df_separate else None)
+    del tokenized
+    corpus.ngram_pass(bleu=any(n.startswith("bleu") for n in names), cider="cider" in names)
     out: dict[str, MetricScores] = {}
     for name in names:  # everything but METEOR, computed while the jar scores
         if name != "meteor":
