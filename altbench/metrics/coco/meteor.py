@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 # output bytes in every run). Two JVMs each scoring half the lines took 17.0 s (both load the table: the
 # machine is CPU-bound), so one JVM is kept.
 JVM_OPTIONS = ("-Xmx2G",)
+# On a cut table the start is light and the heap holds little but per-line garbage: the serial collector
+# keeps the JVM at 241 MiB instead of G1's 744 MiB for 100,000 lines, in the same time (30.4 s both, 1.8
+# CPU-s less); flags change no output.
+CUT_TABLE_JVM_OPTIONS = ("-Xmx2G", "-XX:+UseSerialGC")
 
 
 def meteor_jar() -> Path:
@@ -78,8 +82,9 @@ class MeteorServer:
         java = require_java()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept open with the JVM, closed in close()
         table = ("-a", str(paraphrase)) if paraphrase is not None else ()
+        options = JVM_OPTIONS if paraphrase is None else CUT_TABLE_JVM_OPTIONS
         self._proc = subprocess.Popen(
-            [java, *JAVA_LOCALE, *JVM_OPTIONS, "-jar", meteor_jar().name,
+            [java, *JAVA_LOCALE, *options, "-jar", meteor_jar().name,
              "-", "-", "-stdio", "-l", "en", "-norm", *table],
             cwd=meteor_jar().parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
         self._lock = threading.Lock()
