@@ -81,11 +81,9 @@ def table_sample(index, k: int, seed: int = 0) -> tuple[list[tuple[str, str]], l
     vocabulary."""
     import numpy as np
 
-    from altbench.metrics.coco.paraphrase import _starts
-
     rng = np.random.default_rng(seed)
     ids = np.sort(rng.choice(index.entries, size=min(k, index.entries), replace=False))
-    starts = _starts(index.ref_len, index.para_len)
+    starts = index.starts
     out = []
     for e in ids.tolist():
         s, r, p = int(starts[e]), int(index.ref_len[e]), int(index.para_len[e])

@@ -173,4 +173,4 @@ def test_setup_meteor_names_the_index():
     result = CliRunner().invoke(cli, ["setup", "meteor"])
     assert result.exit_code == 0, result.output
     folder = Path(result.output.strip().rsplit(": ", 1)[1])
-    assert (folder / "meta.json").is_file() and folder.name.startswith("meteor-paraphrase-v1-")
+    assert (folder / "meta.json").is_file() and folder.name.startswith("meteor-paraphrase-v2-")

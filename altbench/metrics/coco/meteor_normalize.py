@@ -47,13 +47,21 @@ _TOKEN_SPLIT = re.compile("[ \t\n\r\f]+")  # java.util.StringTokenizer's default
 NBP_ANY, NBP_NUM_ONLY = 1, 2  # Constants.NBP_ANY / NBP_NUM_ONLY
 
 
+_PY_ONLY_SPACES = "\x0b\x1c\x1d\x1e\x1f"  # ASCII white space to str.split() but not to StringTokenizer
+
+
 def tokens(text: str) -> list[str]:
-    """``new StringTokenizer(text)`` as a list."""
+    """``new StringTokenizer(text)`` as a list (``str.split()`` where it splits the same: ASCII text without
+    the characters only Python counts as spaces)."""
+    if text.isascii() and not any(c in text for c in _PY_ONLY_SPACES):
+        return text.split()
     return [t for t in _TOKEN_SPLIT.split(text) if t]
 
 
 def java_trim(text: str) -> str:
     """``String.trim()``: leading and trailing code points <= U+0020."""
+    if not text or (text[0] > " " and text[-1] > " "):
+        return text
     start, end = 0, len(text)
     while start < end and text[start] <= " ":
         start += 1
@@ -119,6 +127,13 @@ def normalize_line(line: str, nbp: dict[str, int]) -> str:
     elif "  " in s:
         s = _WHITE.sub(" ", s)
     return java_trim(s)
+
+
+def normalized_tokens(line: str, nbp: dict[str, int]) -> list[str]:
+    """``StringTokenizer(normalize_line(line))`` words: the normalized line is single-space separated (its
+    words come from :func:`tokens`, runs of spaces are collapsed and the ends trimmed)."""
+    out = normalize_line(line, nbp)
+    return out.split(" ") if out else []
 
 
 def _break_dots(words: list[str], nbp: dict[str, int]):
