@@ -47,8 +47,12 @@ log = logging.getLogger(__name__)
 JVM_OPTIONS = ("-Xmx2G",)
 # On a cut table the start is light and the heap holds little but per-line garbage: the serial collector
 # keeps the JVM at 241 MiB instead of G1's 744 MiB for 100,000 lines, in the same time (30.4 s both, 1.8
-# CPU-s less); flags change no output.
-CUT_TABLE_JVM_OPTIONS = ("-Xmx2G", "-XX:+UseSerialGC")
+# CPU-s less); without the table load, C2's compile work no longer pays for itself: C1 only
+# (TieredStopAtLevel=1) scored 20,000 PTB-tokenized lines in 7.6-7.9 s wall / 7.4-7.7 CPU-s against
+# 12.9-13.0 s / 12.6-12.9 CPU-s with both compilers (load ~2). Flags change no output (the same bytes; the
+# interpreter, C1 and C2 share HotSpot's Math.pow stub), and the tests compare the output with the full
+# table's default JVM and with pycocoevalcap's.
+CUT_TABLE_JVM_OPTIONS = ("-Xmx2G", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 
 
 def meteor_jar() -> Path:
