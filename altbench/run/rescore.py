@@ -51,9 +51,10 @@ def score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
     """Score a predictions file against a split; returns (the run with every scoring, the new scoring)."""
     # Loading, scoring and storing make millions of small objects and no garbage cycles to speak of; the
     # cyclic collector would only rescan them, more often the larger the scoring (20% of a 200,000-item
-    # split's load time).
+    # split's load time). Model-based metrics (torch, transformers) do make cycles: collector left on.
     enabled = gc.isenabled()
-    gc.disable()
+    if not config.metrics:
+        gc.disable()
     try:
         # a large file: start the helper process now, so that it is ready when the split is loaded
         with second_core(_lines(config.predictions), warm_up_tasks(conventions_for(config.convention))):
