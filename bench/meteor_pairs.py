@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import random
 
-COMMON = ("a the man woman dog cat park red blue car house street sign text photo picture of in on with and "
-          "is are two people sitting standing next to near white black small large group young old").split()
+COMMON = ["a", "the", "man", "woman", "dog", "cat", "park", "red", "blue", "car", "house", "street", "sign",
+          "text", "photo", "picture", "of", "in", "on", "with", "and", "is", "are", "two", "people", "sitting",
+          "standing", "next", "to", "near", "white", "black", "small", "large", "group", "young", "old"]
 HARD = ["U.S.", "U.S.-based", "e.g.", "Mr.", "Dr.", "No.", "No. 5", "pp.", "a.m.", "...", "..", "1,000", "a,b",
         "1,a", "a,1", ",", "'s", "n't", "1990's", "'", "''", "``", "`", "\u2018", "\u2019", "\u201c", "\u201d",
         "\u2013", "--", "-", "a-b", "1-2", "rock'n'roll", "O'Neil", "'tis", "J.", "etc.", "Inc.", "St.",

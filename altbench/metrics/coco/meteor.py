@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from altbench.metrics.coco.meteor_stats import N_PRINTED, aggregable
-from altbench.metrics.coco.tokenize import JAVA_LOCALE, pycocoevalcap_dir, require_java
+from altbench.metrics.coco.tokenize import JAVA_LOCALE, meteor_jar, require_java
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,6 @@ JVM_OPTIONS = ("-Xmx2G",)
 # interpreter, C1 and C2 share HotSpot's Math.pow stub), and the tests compare the output with the full
 # table's default JVM and with pycocoevalcap's.
 CUT_TABLE_JVM_OPTIONS = ("-Xmx2G", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-
-
-def meteor_jar() -> Path:
-    return pycocoevalcap_dir() / "meteor" / "meteor-1.5.jar"
 
 
 @lru_cache(maxsize=1)

@@ -122,9 +122,7 @@ def normalize_line(line: str, nbp: dict[str, int]) -> str:
     while "DOTDOTMULTI" in s:
         s = s.replace("DOTDOTMULTI", "DOTMULTI.")
     s = s.replace("DOTMULTI", ".")
-    if not s.isascii():
-        s = _WHITE.sub(" ", s)
-    elif "  " in s:
+    if not s.isascii() or "  " in s:
         s = _WHITE.sub(" ", s)
     return java_trim(s)
 
@@ -145,7 +143,7 @@ def _break_dots(words: list[str], nbp: dict[str, int]):
             kind = nbp.get(pre)
             if "." in pre and _NBP1.search(pre):
                 yield word.replace(".", "")  # U.S. -> US
-            elif kind == NBP_ANY or (i < last and _NBP2.match(words[i + 1])):
+            elif kind == NBP_ANY or (i < last and _NBP2.match(words[i + 1])):  # noqa: SIM114 - as the jar
                 yield word
             elif kind == NBP_NUM_ONLY and i < last and _NBP3.match(words[i + 1]):
                 yield word

@@ -17,8 +17,8 @@ from altbench.metrics.base import Metric, MetricScores, signature
 from altbench.metrics.coco import bleu as coco_bleu
 from altbench.metrics.coco import rouge as coco_rouge
 from altbench.metrics.coco.cider import SIGMA, CiderD, document_frequency
-from altbench.metrics.coco.ngrams import ngram_counts
 from altbench.metrics.coco.meteor_stats import AGGREGATOR as METEOR_AGGREGATOR
+from altbench.metrics.coco.ngrams import ngram_counts
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from altbench.metrics.coco.meteor_normalize import java_trim, nonbreaking_prefixes, normalized_tokens, tokens
+from altbench.metrics.coco.tokenize import meteor_jar
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ _BUCKET_SHIFT = np.uint64(64 - 25)  # 2**25 buckets (32 MiB of flags) to pre-scr
 
 def table_file() -> Path:
     """The table the jar reads by default (``Constants.getDefaultParaFileURL``: ``<jar dir>/data/...``)."""
-    from altbench.metrics.coco.meteor import meteor_jar
-
     return meteor_jar().parent / "data" / "paraphrase-en.gz"
 
 
@@ -277,8 +276,6 @@ def cut_table(score_lines: Iterable[str], dest: Path) -> int | None:
     folder = ensure_index()
     if folder is None:
         return None
-    from altbench.metrics.coco.meteor import meteor_jar
-
     index = load_index(folder)
     texts = {part for line in score_lines for part in score_line_parts(line)}
     entries = kept_entries(index, corpus_hashes(texts, index, nonbreaking_prefixes(meteor_jar())))

@@ -50,6 +50,10 @@ def ptb_jar() -> Path:
     return pycocoevalcap_dir() / "tokenizer" / "stanford-corenlp-3.4.1.jar"
 
 
+def meteor_jar() -> Path:
+    return pycocoevalcap_dir() / "meteor" / "meteor-1.5.jar"
+
+
 def punctuations() -> frozenset[str]:
     from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS
 
