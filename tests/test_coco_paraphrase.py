@@ -174,3 +174,12 @@ def test_setup_meteor_names_the_index():
     assert result.exit_code == 0, result.output
     folder = Path(result.output.strip().rsplit(": ", 1)[1])
     assert (folder / "meta.json").is_file() and folder.name.startswith("meteor-paraphrase-v2-")
+
+
+@needs_java
+def test_the_benchmark_runs_and_finds_no_difference():
+    script = BENCH / "bench_meteor_table.py"
+    out = subprocess.run([sys.executable, str(script), "--n", "300", "--batch", "150", "--seed", "3"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "statistics mismatches: 0" in out.stdout and "mismatches 0" in out.stdout
