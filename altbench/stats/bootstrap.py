@@ -139,8 +139,8 @@ def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None,
 
     During a large scoring with a helper process (:mod:`altbench.helper`), the helper computes the first
     ~55% of the chunks: each chunk's weights come from its own generator, so where it is computed
-    changes no number. ``meanwhile``: other work of the caller, run (at most once) while the helper
-    computes, which then takes ~65% of the chunks; without a helper, before the chunks.
+    changes no number. ``meanwhile``: other work of the caller (short), run at most once while the helper
+    computes; without a helper, before the chunks.
     """
     stats = np.ascontiguousarray(stats, dtype=np.float64)
     n, k = stats.shape
@@ -152,8 +152,8 @@ def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None,
     rows = rows_per_chunk(n, total)
     n_chunks = math.ceil(total / rows)
     helper = current() if n * total >= HELPER_MIN_DRAWS and n_chunks >= 2 else None
-    # the helper's share: a little over half (with half, this process never waited for it: it is the slower)
-    first = (n_chunks * (13 if meanwhile else 11)) // 20 if helper is not None else 0
+    # the helper's share: a little over half (with half, this process, the one with other work, was the last)
+    first = (n_chunks * 11) // 20 if helper is not None else 0
     pending = helper.submit("altbench.stats.bootstrap:chunk_sums", stats, scheme, 0, first) if first else None
     if meanwhile is not None:
         meanwhile()
