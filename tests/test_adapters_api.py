@@ -268,7 +268,9 @@ def test_concurrency_is_bounded(server, tmp_path, monkeypatch):
             {"idx": i, "image_path": f"{i}.png", "chosen": "x", "question": f"Context:\npost {i} [slowx1]"}
         )
     (tmp_path / "plain.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    config = _config(server, (tmp_path / "plain.jsonl", images), tmp_path, timeout=5)
+    # a generous timeout: a request the client gives up on (a loaded machine) stays in flight on the server
+    # while its retry starts, and the server would count four
+    config = _config(server, (tmp_path / "plain.jsonl", images), tmp_path, timeout=60)
     config.batch_size = 12
     assert run(config).results["counts"]["scored"] == 12
     assert server.max_in_flight == 3  # concurrent, and never more than `concurrency`
