@@ -180,6 +180,13 @@ def test_setup_meteor_names_the_index():
 def test_the_benchmark_runs_and_finds_no_difference():
     script = BENCH / "bench_meteor_table.py"
     out = subprocess.run([sys.executable, str(script), "--n", "300", "--batch", "150", "--seed", "3"],
-                         capture_output=True, text=True, timeout=600)
+                         check=False, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "statistics mismatches: 0" in out.stdout and "mismatches 0" in out.stdout
+
+
+def test_a_damaged_table_is_refused_by_the_index(tmp_path):
+    source = tmp_path / "table.gz"
+    source.write_bytes(gzip.compress(b"0.5\nunited states\n"))  # the last entry lacks its paraphrase
+    with pytest.raises(ValueError, match="ends inside an entry"):
+        paraphrase.build_index(tmp_path / "index", source)

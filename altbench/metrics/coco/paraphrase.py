@@ -130,7 +130,9 @@ def build_index(dest: Path, source: Path | None = None) -> None:
     with gzip.open(source, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
         lines = iter(fh)
         for _prob in lines:
-            ref, para = next(lines), next(lines)
+            ref, para = next(lines, None), next(lines, None)
+            if para is None:
+                raise ValueError(f"{source}: ends inside an entry (the jar would fail reading it)")
             for phrase, lengths in ((ref, ref_len), (para, para_len)):
                 toks = tokens(phrase)
                 if len(toks) > 255:
@@ -186,6 +188,9 @@ def ensure_index() -> Path | None:
                 finally:
                     shutil.rmtree(tmp, ignore_errors=True)
                 return folder
+        except (EOFError, ValueError, gzip.BadGzipFile) as exc:  # a damaged table: the jar reads it whole
+            log.warning("METEOR's paraphrase table could not be indexed (%s); the jar gets the full table", exc)
+            return None
         except OSError as exc:
             log.debug("paraphrase index not writable in %s: %s", folder.parent, exc)
     return None
