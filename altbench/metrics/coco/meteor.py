@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import logging
 import os
 import shutil
@@ -165,7 +166,7 @@ class MeteorServer:
 def _shared_statistics(servers: Sequence[MeteorServer], lines: list[str]) -> list[str]:
     """Statistics lines of ``lines``, consecutive shares scored by the servers at the same time."""
     bounds = np.linspace(0, len(lines), len(servers) + 1).astype(int)
-    parts = [lines[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    parts = [lines[a:b] for a, b in itertools.pairwise(bounds)]
     others = [_in_thread(lambda s=s, p=p: s.statistics_lines(p)) for s, p in zip(servers[1:], parts[1:])]
     printed = servers[0].statistics_lines(parts[0])
     for fut in others:
