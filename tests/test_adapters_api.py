@@ -69,6 +69,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
         body = json.dumps(payload).encode()
+        self._answered()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -82,11 +83,19 @@ class Handler(BaseHTTPRequestHandler):
         with srv.lock:
             srv.in_flight += 1
             srv.max_in_flight = max(srv.max_in_flight, srv.in_flight)
+        self._in_flight = True
         try:
             self._answer(srv)
         finally:
-            with srv.lock:
-                srv.in_flight -= 1
+            self._answered()
+
+    def _answered(self) -> None:
+        """A request stops counting as in flight *before* its answer is written: once the client has read
+        it, its next request may arrive before this thread runs again (a loaded machine counted four)."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            with self.server.lock:
+                self.server.in_flight -= 1
 
     def _answer(self, srv: FaultServer) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -116,6 +125,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "stall":
             time.sleep(srv.stall)
         elif fault == "garbage":
+            self._answered()
             self.send_response(200)
             self.send_header("Content-Length", "17")
             self.end_headers()
@@ -268,8 +278,6 @@ def test_concurrency_is_bounded(server, tmp_path, monkeypatch):
             {"idx": i, "image_path": f"{i}.png", "chosen": "x", "question": f"Context:\npost {i} [slowx1]"}
         )
     (tmp_path / "plain.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    # a generous timeout: a request the client gives up on (a loaded machine) stays in flight on the server
-    # while its retry starts, and the server would count four
     config = _config(server, (tmp_path / "plain.jsonl", images), tmp_path, timeout=60)
     config.batch_size = 12
     assert run(config).results["counts"]["scored"] == 12
