@@ -14,26 +14,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from meteor_pairs import pairs, table_sample
+from meteor_pairs import jar_normalize, pairs, table_sample
 
 from altbench.metrics.coco import paraphrase
 from altbench.metrics.coco.meteor import MeteorServer, meteor_jar, score_line
 from altbench.metrics.coco.meteor_normalize import nonbreaking_prefixes, normalize_line
-from altbench.metrics.coco.tokenize import JAVA_LOCALE
-
-
-def jar_normalize(texts: list[str]) -> list[str]:
-    cmd = ["java", "-Dfile.encoding=UTF-8", *JAVA_LOCALE, "-cp", str(meteor_jar()), "edu.cmu.meteor.util.Normalizer",
-           "en", "true"]
-    out = subprocess.run(cmd, input=("\n".join(texts) + "\n").encode(), capture_output=True, check=True)
-    return out.stdout.decode().split("\n")[: len(texts)]
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ Kinds, each from a seeded ``random.Random``:
 from __future__ import annotations
 
 import random
+import subprocess
 
 COMMON = ["a", "the", "man", "woman", "dog", "cat", "park", "red", "blue", "car", "house", "street", "sign",
           "text", "photo", "picture", "of", "in", "on", "with", "and", "is", "are", "two", "people", "sitting",
@@ -91,3 +92,13 @@ def table_sample(index, k: int, seed: int = 0) -> tuple[list[tuple[str, str]], l
         ws = [index.vocab[w] for w in index.words[s : s + r + p].tolist()]
         out.append((" ".join(ws[:r]), " ".join(ws[r:])))
     return out, list(index.vocab)
+
+
+def jar_normalize(texts: list[str]) -> list[str]:
+    """The jar's own ``Normalizer`` main (English, punctuation kept) on each text, in one JVM."""
+    from altbench.metrics.coco.tokenize import JAVA_LOCALE, meteor_jar
+
+    cmd = ["java", "-Dfile.encoding=UTF-8", *JAVA_LOCALE, "-cp", str(meteor_jar()), "edu.cmu.meteor.util.Normalizer",
+           "en", "true"]
+    out = subprocess.run(cmd, input=("\n".join(texts) + "\n").encode(), capture_output=True, check=True)
+    return out.stdout.decode().split("\n")[: len(texts)]

@@ -20,21 +20,13 @@ import pytest
 from altbench.metrics.coco import meteor as coco_meteor
 from altbench.metrics.coco import paraphrase
 from altbench.metrics.coco.meteor_normalize import java_trim, nonbreaking_prefixes, normalize_line, tokens
-from altbench.metrics.coco.tokenize import JAVA_LOCALE
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
-from meteor_pairs import HARD, pairs, table_sample
+from meteor_pairs import HARD, jar_normalize, pairs, table_sample
 
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="needs a Java runtime")
 pytestmark = pytest.mark.java
-
-
-def _jar_normalize(texts: list[str]) -> list[str]:
-    cmd = ["java", "-Dfile.encoding=UTF-8", *JAVA_LOCALE, "-cp", str(coco_meteor.meteor_jar()),
-           "edu.cmu.meteor.util.Normalizer", "en", "true"]
-    out = subprocess.run(cmd, input=("\n".join(texts) + "\n").encode(), capture_output=True, check=True)
-    return out.stdout.decode().split("\n")[: len(texts)]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +54,7 @@ def test_normalizer_equals_the_jar():
     texts += ["U.S. Army's 1,000 men -- in the '90s ... No. 5 e.g. Mr. Smith.", "A.B.C. x.y a-b 1-2 ' '' ``",
               "\u201cquoted\u201d \u2018single\u2019 rock'n'roll O'Neil 1990's it's", "", "   ", "....", "a.. b"]
     nbp = nonbreaking_prefixes(coco_meteor.meteor_jar())
-    assert [normalize_line(t, nbp) for t in texts] == _jar_normalize(texts)
+    assert [normalize_line(t, nbp) for t in texts] == jar_normalize(texts)
 
 
 # --------------------------------------------------------------------------------------------- the index

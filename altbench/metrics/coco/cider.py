@@ -102,6 +102,3 @@ class CiderD:
         score /= len(refs)
         score *= 10.0
         return float(score)
-
-    def scores(self, hyps: Sequence, refs: Sequence) -> list[float]:
-        return [self.item_score(h, r) for h, r in zip(hyps, refs)]

@@ -2,8 +2,7 @@
 
 All work on one :class:`CocoCorpus`: the PTB-tokenized captions (from
 :func:`altbench.metrics.coco.score.score_coco`), one streaming n-gram pass shared by BLEU and CIDEr-D, and
-the METEOR jar's result. Values are
-pycocoevalcap's raw scale (``scale=1.0``).
+the METEOR jar's result. Values are pycocoevalcap's raw scale (``scale=1.0``).
 """
 
 from __future__ import annotations
@@ -50,6 +49,11 @@ class CocoCorpus:
     def common(self) -> dict[str, str]:
         return {"conv": "coco", "tok": "ptb", "nrefs": self.nrefs}
 
+    @property
+    def df_sets(self) -> list[list[str]]:
+        """The reference sets CIDEr-D's document frequencies come from."""
+        return self.refs_tok if self.df_refs_tok is None else self.df_refs_tok
+
     def ngram_pass(self, bleu: bool = True, cider: bool = True) -> None:
         """BLEU rows (``memo["bleu"]``) and/or CIDEr-D scores (``memo["cider"]``) of every item."""
         bleu = bleu and "bleu" not in self.memo
@@ -58,7 +62,7 @@ class CocoCorpus:
             return
         scorer = None
         if cider:
-            df, n_sets = document_frequency(self.refs_tok if self.df_refs_tok is None else self.df_refs_tok)
+            df, n_sets = document_frequency(self.df_sets)
             self.memo["cider_sets"] = n_sets
             scorer = CiderD(df, n_sets)
         rows, scores = [], []
@@ -136,8 +140,7 @@ class CocoCIDErD(Metric):
         return float(np.mean(np.array(per_item)))
 
     def signature(self, corpus: CocoCorpus) -> str:
-        default = corpus.refs_tok if corpus.df_refs_tok is None else corpus.df_refs_tok
-        n_sets = corpus.memo.get("cider_sets", len(default))
+        n_sets = corpus.memo.get("cider_sets", len(corpus.df_sets))
         return signature(self.name, **corpus.common(), n=4, sigma=f"{SIGMA:g}", df=f"split(nrefs={n_sets})",
                          pycocoevalcap=pycocoevalcap_version(), scale="raw")
 
