@@ -79,6 +79,44 @@ def test_compare_refusals_and_usage(runs, tmp_path):
     assert invoke("compare", runs["base"], runs["same"], "--metric", "cidr").exit_code == 2
 
 
+def _both(seed, shift=0.0):
+    """Columns of a run scored in both conventions (one scoring), with diagnostics and a model metric."""
+    cols = _columns(seed, shift)
+    rng = np.random.default_rng(seed + 100)
+    cols["coco/rougeL"] = Column(np.clip(cols["paper/rougeL"].stats + rng.normal(0, 0.01, N), 0, 1))
+    cols["coco/cider"] = Column(np.clip(cols["paper/cider"].stats + rng.normal(0, 0.01, N), 0, None))
+    cols["model/clipscore"] = Column(np.clip(rng.normal(0.7, 0.05, N) + shift, 0, 1))
+    return cols
+
+
+def test_compare_convention_shows_only_that_conventions_metrics(tmp_path):
+    a = write_run(tmp_path / "a", _both(1), model="a", convention="both")
+    b = write_run(tmp_path / "b", _both(2, 0.03), model="b", convention="both")
+    common = ("--json", "--resamples", 300, "--trials", 300)
+
+    def shown(*extra):
+        res = invoke("compare", a, b, *common, *extra)
+        assert res.exit_code == 0, res.output
+        return {r["metric"] for r in json.loads(res.output)["comparisons"]}
+
+    paper = {"paper/rougeL", "paper/cider", "paper/meteor", "paper/bleu4"}
+    assert shown("--convention", "paper") == paper
+    assert shown("--convention", "coco") == {"coco/rougeL", "coco/cider"}
+    assert shown("--convention", "paper", "--include-diagnostics") == paper | {"diag/length_chars"}
+    assert shown() == paper | {"coco/rougeL", "coco/cider", "model/clipscore"}  # no filter: every metric shared
+    # a short name resolves within the convention; a metric of another convention is refused, naming it
+    assert shown("--convention", "coco", "-m", "rougeL") == {"coco/rougeL"}
+    res = invoke("compare", a, b, *common, "--convention", "paper", "-m", "coco/cider")
+    assert res.exit_code == 2 and "coco/cider is not a metric of convention paper" in res.stderr
+    # the filter only chooses rows: each pair's verdicts stay those of the whole family (engine.py)
+    full = {r["metric"]: r for r in json.loads(invoke("compare", a, b, *common).output)["comparisons"]}
+    part = json.loads(invoke("compare", a, b, *common, "--convention", "paper").output)["comparisons"]
+    assert all(r["p_permutation_holm"] == full[r["metric"]]["p_permutation_holm"] for r in part)
+    # the table too
+    table = invoke("compare", a, b, "--resamples", 300, "--trials", 300, "--convention", "paper").output
+    assert "paper/rougeL" in table and "coco/" not in table and "model/" not in table and "diag/" not in table
+
+
 # -------------------------------------------------------------------------------------------- regress
 def _regress(runs, cand, *extra, base="base", tmp=None):
     out = Path(tmp or runs["base"].parent) / f"verdict-{cand}.json"

@@ -107,3 +107,42 @@ def test_regress_gate_rates(null_results):
     dropped = _paired(*_systems(500, shift=-0.05), seed=500)
     caught = [decide(r.ci_low, r.ci_high, 0.01) for r in dropped]
     assert caught.count("regression") / TRIALS >= 0.8 and caught.count("pass") == 0
+
+
+# ------------------------------------------------------------- regress: the run-level false-regression rate
+def _gate_at_the_margin(k=4, runs=1000, n=200, margin=0.01, resamples=1000, seed=600):
+    """Oriented-improvement bootstrap replicates of ``runs`` simulated runs, each gated on ``k`` independent
+    metrics whose true improvement is exactly -margin (the least favourable case for a false regression)."""
+    from altbench.stats.gate import regression_pvalues
+
+    rng = np.random.default_rng(seed)
+    per_group = GROUP
+    p_values, upper = [], []
+    for g in range(runs // per_group):
+        cols = per_group * k
+        difficulty = rng.normal(0.5, 0.15, (n, cols))
+        a = difficulty + rng.normal(0, 0.1, (n, cols))
+        b = difficulty + rng.normal(0, 0.1, (n, cols)) - margin  # true improvement: -margin
+        reps = replicates([StatBlock(x[:, [c]]) for x in (a, b) for c in range(cols)],
+                          Multinomial(resamples, seed + g))
+        improvement = reps[:, cols:] - reps[:, :cols]
+        upper.append(percentile_interval(improvement, 1 - ALPHA)[1].reshape(per_group, k))
+        p_values.append(regression_pvalues(improvement, margin).reshape(per_group, k))
+    return np.concatenate(p_values), np.concatenate(upper)
+
+
+def test_familywise_regress_keeps_the_run_level_false_regression_rate():
+    from altbench.stats.gate import familywise_regressions
+
+    margin = 0.01
+    p, upper = _gate_at_the_margin(margin=margin)
+    per_metric = upper < -margin  # the default gate's regressions: the 95% interval's upper end below -margin
+    assert np.array_equal(familywise_regressions(p, ALPHA, "none"), per_metric)  # the p-values invert it exactly
+    rate = {"metric": per_metric.mean()}
+    for method in ("none", "holm", "bonferroni"):
+        rate[method] = familywise_regressions(p, ALPHA, method).any(axis=1).mean()
+    # one-sided error alpha/2 per metric; any of 4 at the margin: about 1 - (1 - alpha/2)^4 = 9.6% of runs
+    assert abs(rate["metric"] - ALPHA / 2) <= 0.01, rate
+    assert rate["none"] > ALPHA, rate
+    assert rate["holm"] <= ALPHA + 0.015 and rate["bonferroni"] <= ALPHA + 0.015, rate
+    assert rate["bonferroni"] <= rate["holm"] <= rate["none"], rate

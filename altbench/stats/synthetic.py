@@ -43,8 +43,11 @@ def write_run(folder: Path, columns: Mapping[str, Column | np.ndarray], *, ids: 
               model: str = "synthetic", convention: str = "paper", split: str = "synthetic",
               split_sha256: str = SPLIT_SHA, resamples: int = 200, seed: int = 0, run_id: str | None = None,
               ) -> Path:
-    """Write a run folder; arrays in ``columns`` are item means in raw scale. Returns the folder."""
+    """Write a run folder; arrays in ``columns`` are item means in raw scale. Returns the folder.
+
+    ``convention="both"``: one scoring of both conventions, each metric signed with its key's convention."""
     folder = Path(folder)
+    conventions = ["paper", "coco"] if convention == "both" else [convention]
     folder.mkdir(parents=True, exist_ok=True)
     cols = {k: c if isinstance(c, Column) else Column(np.asarray(c, dtype=float)) for k, c in columns.items()}
     n = len(next(iter(cols.values())).stats)
@@ -54,7 +57,9 @@ def write_run(folder: Path, columns: Mapping[str, Column | np.ndarray], *, ids: 
         stats = np.asarray(c.stats, dtype=float)
         stats2 = stats.reshape(n, -1)
         per_item = tuple(float(x) for x in (stats if stats.ndim == 1 else stats2[:, 0]))
-        m = MetricScores(key.split("/")[-1], 0.0, per_item, f"{key.split('/')[-1]}|conv:{convention}|{c.settings}",
+        group = key.split("/")[0]
+        conv = group if convention == "both" and group in conventions else convention
+        m = MetricScores(key.split("/")[-1], 0.0, per_item, f"{key.split('/')[-1]}|conv:{conv}|{c.settings}",
                          stats2, c.aggregator, c.scale, c.higher_is_better)
         value = float(m.aggregate(stats2.sum(0), n))
         scores[key] = MetricScores(m.name, value, per_item, m.signature, stats2, c.aggregator, c.scale,
@@ -65,8 +70,8 @@ def write_run(folder: Path, columns: Mapping[str, Column | np.ndarray], *, ids: 
                                  f"{m.signature}|{suffix}") for key, m in scores.items()}
     items = ItemSubset(n, n, ids_sha256(ids))
     scoring = Scoring(
-        key=scoring_key([convention], [], None, resamples, seed, items), convention=convention,
-        conventions=[convention], metrics=metrics,
+        key=scoring_key(conventions, [], None, resamples, seed, items), convention=convention,
+        conventions=conventions, metrics=metrics,
         counts={"items": n, "scored": n, "failed": 0, "missing": 0, "empty": 0}, items=items,
         bootstrap={"resamples": resamples, "seed": seed, "method": "percentile", "level": 0.95}, seed=seed)
     rows = [ItemScores(item_id, {k: _finite(m.per_item[i]) for k, m in scores.items()},
