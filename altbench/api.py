@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from altbench.errors import AltbenchError
 from altbench.results.model import ItemScores, MetricResult, RunResults, Scoring
 from altbench.results.store import load_run as _load_run
+from altbench.stats import defaults
 
 if TYPE_CHECKING:  # imported for annotations only: the runner pulls in the model registry
     import pandas as pd
@@ -152,7 +153,8 @@ def in_memory_split(predictions: Sequence[str], references: Sequence[str | Seque
 def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
           contexts: Sequence[str] | None = None, *, convention: str = "paper", metrics: str | Sequence[str] = (),
           metric_args: Mapping[str, Mapping[str, Any]] | None = None, images: Sequence[str | Path] | None = None,
-          ids: Sequence[str] | None = None, resamples: int = 10_000, seed: int = 0) -> ScoreResult:
+          ids: Sequence[str] | None = None, resamples: int = defaults.RESAMPLES, seed: int = defaults.SEED
+          ) -> ScoreResult:
     """Score alt-texts against references, as ``altbench score`` does, with no files.
 
     predictions: one alt-text per item.
@@ -163,7 +165,7 @@ def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
                  comma-separated; configured by ``metric_args`` (``{"clipscore": {"model": PATH}}``).
     images:      per item, an image path (needed by clipscore/refclipscore only).
     ids:         item ids (default ``"0"``, ``"1"``, ...).
-    resamples, seed: the percentile bootstrap of the 95% intervals (the CLI's ``--bootstrap`` and ``--seed``).
+    resamples, seed: the percentile bootstrap of the 95% intervals (the CLI's ``--resamples`` and ``--seed``).
 
     CIDEr's document frequencies come from all given references, as the CLI takes them from the whole split.
     Raises :class:`~altbench.errors.AltbenchError` on malformed input.
@@ -192,9 +194,10 @@ def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
 
 def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
              model_args: Mapping[str, Any] | None = None, data_root: str | Path | None = None,
-             images: str | Path | None = None, limit: int | None = None, batch_size: int = 8, seed: int = 0,
+             images: str | Path | None = None, limit: int | None = None, batch_size: int = 8,
+             seed: int = defaults.SEED,
              convention: str = "paper", out: str | Path | None = None, runs_root: str | Path = "runs",
-             resamples: int = 10_000, metrics: str | Sequence[str] = (),
+             resamples: int = defaults.RESAMPLES, metrics: str | Sequence[str] = (),
              metric_args: Mapping[str, Mapping[str, Any]] | None = None,
              progress: Callable[[int, int], None] | None = None) -> RunOutcome:
     """``altbench run``: generate with ``model`` on ``split`` into a resumable run folder, then score.

@@ -19,11 +19,6 @@ from altbench.stats.synthetic import Column, write_run
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("ALTBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 def invoke(*args):
     res = CliRunner().invoke(cli, [str(a) for a in args], terminal_width=200)
     return res

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from altbench.stats import defaults
+
 SCALE = 400.0 / math.log(10.0)
 BASE = 1000.0
 PRIOR_SD = 4.0
@@ -79,7 +81,7 @@ def fit(n: int, pairs: Sequence[tuple[int, int]], c: np.ndarray, anchors: Sequen
     """Maximum a-posteriori Davidson fit of ``n`` models from per-pair counts ``c`` (pairs, 3).
 
     Truncated Newton (scipy's TNC) with the analytic gradient: it gives the same optimum as L-BFGS-B here and
-    was several times faster on a loaded 2-core machine, which matters for the 1000 refits of the bootstrap.
+    was several times faster on a loaded 2-core machine, which matters for the refits of the bootstrap (one per resample).
     """
     from scipy.optimize import minimize
 
@@ -95,7 +97,8 @@ def fit(n: int, pairs: Sequence[tuple[int, int]], c: np.ndarray, anchors: Sequen
 
 
 def bootstrap(n: int, pairs: Sequence[tuple[int, int]], outcomes: np.ndarray, point: Fit,
-              anchors: Sequence[int] = (), resamples: int = 1000, seed: int = 0, level: float = 0.95
+              anchors: Sequence[int] = (), resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED,
+              level: float = defaults.LEVEL
               ) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) rating bounds per model from a percentile bootstrap over items."""
     n_items = outcomes.shape[0]

@@ -21,6 +21,7 @@ from altbench.arena.battles import A_WINS, B_WINS, FAILURE_KINDS, TIE, BattleSet
 from altbench.arena.runs import load_runs, resolve_split
 from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
+from altbench.stats import defaults
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ class ArenaSettings:
     anchors: Sequence[Path] = ()
     split: str | None = None
     data_root: Path | None = None
-    resamples: int = 1000
-    seed: int = 0
+    resamples: int = defaults.ARENA_RESAMPLES
+    seed: int = defaults.SEED
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, parse_model_args
+from altbench.cli.options import resamples_option, seed_option
+from altbench.stats.defaults import ARENA_RESAMPLES
 
 
 def _split_paths(values: tuple[str, ...]) -> list[Path]:
@@ -32,9 +34,10 @@ def _split_paths(values: tuple[str, ...]) -> list[Path]:
 @click.option("-s", "--split", default=None,
               help="Split the runs were made on (default: the one their run.json names).")
 @data_root_option
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="Bootstrap resamples over items for the 95% rating intervals (0: none).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@resamples_option(default=ARENA_RESAMPLES, minimum=0,
+                  help="Bootstrap resamples over items for the 95% rating intervals (0: none); each one refits "
+                       "the model, hence fewer than compare's.")
+@seed_option()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write arena.json and an accessible HTML page (index.html) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import click
 
+from altbench.cli.options import resamples_option as _resamples_option
 from altbench.errors import AltbenchError
 
 data_root_option = click.option(
@@ -20,9 +20,7 @@ images_option = click.option(
 convention_option = click.option(
     "--convention", type=click.Choice(["paper", "coco", "both"]), default="paper", show_default=True,
     help="paper: the reference work's scorer; coco: pycocoevalcap. Numbers of the two are not comparable.")
-resamples_option = click.option(
-    "--bootstrap", "resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
-    help="Bootstrap resamples for the 95% confidence intervals.")
+resamples_option = _resamples_option()
 
 metrics_option = click.option(
     "--metrics", "metrics", multiple=True, metavar="NAMES",
@@ -82,17 +80,13 @@ def _convert(value: str) -> Any:
     return value
 
 
-def _fmt(x: float | None, scale: float = 1.0) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:.2f}" if scale != 1.0 or abs(x) >= 10 else f"{x:.4f}"
-
-
 def print_results(run: Any, scoring: Any) -> None:
     """A readable table of one scoring of a run (a :class:`~altbench.results.Scoring`): metric, value,
     95% CI, n; then counts, and which scoring it is when the run holds several."""
     from rich.console import Console
     from rich.table import Table
+
+    from altbench.results.numbers import fmt
 
     console = Console()
     items = scoring.items
@@ -103,7 +97,8 @@ def print_results(run: Any, scoring: Any) -> None:
         table.add_column(col, justify="left" if col == "metric" else "right")
     for key, m in scoring.metrics.items():
         lo, hi = m.ci95
-        table.add_row(key, _fmt(m.value, m.scale), f"[{_fmt(lo, m.scale)}, {_fmt(hi, m.scale)}]", str(m.n))
+        table.add_row(key, fmt(m.value, m.scale, m.decimals), f"[{fmt(lo, m.scale, m.decimals)}, "
+                      f"{fmt(hi, m.scale, m.decimals)}]", str(m.n))
     console.print(table)
     c = scoring.counts
     console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")

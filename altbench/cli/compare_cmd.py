@@ -7,13 +7,14 @@ Exit codes: compare 0 done, 2 usage or input error, 4 not comparable; regress 0 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import click
 
+from altbench.cli.options import alpha_option, level_option, resamples_option, seed_option, trials_option
 from altbench.errors import AltbenchError
+from altbench.stats.defaults import FAMILYWISE, FAMILYWISE_METHODS
 
 _RUN = click.Path(path_type=Path)
 
@@ -36,18 +37,14 @@ def _write_json(obj: dict, path: Path) -> None:
               help="Metric to compare (repeatable; full key like paper/rougeL or short name). Default: all "
                    "metrics the runs share, diagnostics excluded.")
 @click.option("--include-diagnostics", is_flag=True, help="Also compare the diag/* metrics.")
-@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True,
-              help="Paired bootstrap resamples (interval and bootstrap p-value).")
-@click.option("--trials", type=click.IntRange(min=100), default=10_000, show_default=True,
-              help="Approximate-randomization (paired permutation) trials.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
-              show_default=True, help="Confidence level of the intervals.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Significance level for the Holm-adjusted permutation p-value.")
+@resamples_option(help="Paired bootstrap resamples (interval and bootstrap p-value).")
+@trials_option()
+@seed_option()
+@level_option()
+@alpha_option("Significance level for the Holm-adjusted permutation p-value.")
 @click.option("--convention", type=click.Choice(["paper", "coco"]), default=None,
-              help="Use only scorings of this convention (default: each metric from each run's fullest scoring "
-                   "that reports it).")
+              help="Show only this convention's metrics (and diag/* with --include-diagnostics). Each pair's "
+                   "verdicts stay those of all the metrics it shares.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result instead of the table.")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the JSON result to this file.")
@@ -85,25 +82,12 @@ def compare_command(ctx, runs, metrics, include_diagnostics, resamples, trials, 
             click.echo(f"wrote {json_out}")
 
 
-def _num(x: float | None, scale: float = 1.0, digits: int | None = None, sign: bool = False) -> str:
-    """Reported-scale numbers as `altbench run` prints them: 2 decimals for scaled or large values."""
-    if x is None or not math.isfinite(x):
-        return "-"
-    if digits is None:
-        digits = 2 if scale != 1.0 or abs(x) >= 10 else 4
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-
-
-def _p(x: float) -> str:
-    if not math.isfinite(x):
-        return "-"
-    return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
-
-
 def _print_table(result) -> None:
     """One table per pair (B vs A), the Holm adjustment still over every comparison shown."""
     from rich.console import Console
     from rich.table import Table
+
+    from altbench.results.numbers import fmt, fmt_p
 
     s = result.settings
     console = Console() if sys.stdout.isatty() else Console(width=140)
@@ -120,11 +104,14 @@ def _print_table(result) -> None:
             table.add_column(col, justify="left" if col in ("metric", "result") else "right")
         for r in rows:
             t = r.test
-            s_ = r.scale
-            table.add_row(r.metric, _num(r.value_a, s_), _num(r.value_b, s_), _num(t.delta, s_, sign=True),
-                          f"[{_num(t.ci_low, s_, sign=True)}, {_num(t.ci_high, s_, sign=True)}]",
-                          _p(t.p_bootstrap), _p(t.p_permutation), _p(r.p_holm),
-                          _num(t.effect_size, digits=3),
+
+            def num(x: float, sign: bool = False, r=r) -> str:  # as the run table shows the metric's values
+                return fmt(r.reported(x), r.scale, r.decimals, sign=sign)
+
+            table.add_row(r.metric, num(r.value_a), num(r.value_b), num(t.delta, True),
+                          f"[{num(t.ci_low, True)}, {num(t.ci_high, True)}]",
+                          fmt_p(t.p_bootstrap), fmt_p(t.p_permutation), fmt_p(r.p_holm),
+                          fmt(t.effect_size, digits=3),
                           f"{'B' if r.better == r.b else 'A'} better" if r.better else "n.s.")
         console.print(table)
     console.print(f"p Holm: the permutation p-value, Holm-adjusted over each pair's quality metrics (diagnostics "
@@ -143,18 +130,22 @@ def _print_table(result) -> None:
                    "(repeatable). Default: the convention's main metrics with the documented margins.")
 @click.option("--margin", type=float, default=None,
               help="Margin for every metric given without one (reported scale; default: per-metric defaults).")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Decisions use the two-sided 100(1-alpha)% paired bootstrap interval.")
+@alpha_option("Decisions use the two-sided 100(1-alpha)% paired bootstrap interval; also the significance "
+              "level of the engine's verdict shown per metric.")
 @click.option("--on-inconclusive", type=click.Choice(["pass", "fail"]), default="fail", show_default=True,
               help="Exit status when no metric regresses but some are inconclusive: pass -> 0, fail -> 3.")
 @click.option("--include-diagnostics", is_flag=True, help="With no --metric: also gate on the diag/* metrics.")
-@click.option("--resamples", type=click.IntRange(min=100), default=10_000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--familywise", type=click.Choice(FAMILYWISE_METHODS), default=FAMILYWISE, show_default=True,
+              help="Regression side over the gated metrics: none (each metric at alpha), holm or bonferroni "
+                   "(the run's chance of a false regression at most alpha). docs/statistics.md, section 3.")
+@resamples_option(help="Paired bootstrap resamples (the intervals the gate decides on).")
+@trials_option()
+@seed_option()
 @click.option("--json-out", default="altbench-regress.json", show_default=True, metavar="PATH",
               help="Where to write the JSON verdict ('-': stdout, and the per-metric lines go to stderr).")
 @click.pass_context
 def regress_command(ctx, baseline, candidate, metrics, margin, alpha, on_inconclusive, include_diagnostics,
-                    resamples, seed, json_out):
+                    familywise, resamples, trials, seed, json_out):
     """CI gate: is CANDIDATE non-inferior to BASELINE on the same items?
 
     Exit status: 0 pass, 1 regression, 2 usage or input error, 3 inconclusive, 4 not comparable.
@@ -163,7 +154,8 @@ def regress_command(ctx, baseline, candidate, metrics, margin, alpha, on_inconcl
 
     try:
         verdict = regress(baseline, candidate, metrics, margin=margin, alpha=alpha, on_inconclusive=on_inconclusive,
-                          resamples=resamples, seed=seed, include_diagnostics=include_diagnostics)
+                          resamples=resamples, trials=trials, seed=seed, include_diagnostics=include_diagnostics,
+                          familywise=familywise)
     except AltbenchError as exc:
         _fail(ctx, exc)
         return

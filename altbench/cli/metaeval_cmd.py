@@ -13,6 +13,8 @@ from altbench.cli.common import (
     metrics_option,
     model_metric_settings,
 )
+from altbench.cli.options import resamples_option, seed_option
+from altbench.stats.defaults import METAEVAL_RESAMPLES
 
 
 @click.command("meta-eval")
@@ -31,10 +33,10 @@ from altbench.cli.common import (
 @metrics_option
 @metric_arg_option
 @metrics_config_option
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="Bootstrap resamples for the 95% intervals (0: none).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the bootstrap, the Pascal-50S reference draw and vote-tie coin, the proxy's order.")
+@resamples_option(default=METAEVAL_RESAMPLES, minimum=0,
+                  help="Bootstrap resamples for the 95% intervals (0: none); each one recomputes every "
+                       "correlation, hence fewer than compare's.")
+@seed_option("Seeds the bootstrap, the Pascal-50S reference draw and vote-tie coin, the proxy's order.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write meta-eval.json and an accessible HTML page (index.html) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, images_option
+from altbench.cli.options import alpha_option, resamples_option, seed_option, trials_option
 from altbench.extras import require
 
 no_images_option = click.option(
@@ -18,15 +19,14 @@ no_images_option = click.option(
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("leaderboards"),
               show_default=True, help="Folder of the generated site (files an earlier build made are replaced).")
 @click.option("--title", default="altbench leaderboard", show_default=True, help="Site title.")
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
-              show_default=True, help="Significance level of the paired tests behind the ranks.")
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=100), default=1000, show_default=True,
-              help="Resamples of the paired bootstrap tests.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@alpha_option("Significance level of the paired tests behind the ranks (as in compare and regress).")
+@resamples_option(help="Paired bootstrap resamples (the intervals of the pairwise differences).")
+@trials_option(help="Approximate-randomization trials of the p-values that decide the ranks.")
+@seed_option()
 @no_images_option
 @data_root_option
 @images_option
-def leaderboard_command(runs, out, title, alpha, resamples, seed, no_images, data_root, images):
+def leaderboard_command(runs, out, title, alpha, resamples, trials, seed, no_images, data_root, images):
     """Build a self-contained static leaderboard (opens from disk, no network) from RUNS.
 
     RUNS are run folders of `altbench run` / `altbench score`, their results.json, or folders holding run
@@ -37,7 +37,7 @@ def leaderboard_command(runs, out, title, alpha, resamples, seed, no_images, dat
 
     result = build_leaderboard(LeaderboardConfig(
         runs=list(runs), out=out, title=title, images=not no_images, data_root=data_root, image_dir=images,
-        alpha=alpha, resamples=resamples, seed=seed))
+        alpha=alpha, resamples=resamples, trials=trials, seed=seed))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {len(result.files)} files ({result.total_bytes / 1024:.0f} KiB) to {result.out}; "

@@ -12,13 +12,14 @@ from altbench.cli.common import (
     print_results,
     scoring_options,
 )
+from altbench.cli.options import seed_option
 
 # The shipped tiny LLaVA (altbench/models/weights/altbench-tiny): real neural generation, offline, on CPU.
 DEFAULT_MODEL = "altbench-tiny"
 
 
 @click.command("run")
-@click.option("--model", "-m", default=DEFAULT_MODEL, show_default=True, help="Registry name (see `altbench models`).")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Registry name (see `altbench models`).")
 @click.option("--split", "-s", default="demo", show_default=True,
               help="Split name (see `altbench splits`) or a JSON Lines file in the reference test format.")
 @click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE", help="Override a model argument.")
@@ -26,7 +27,7 @@ DEFAULT_MODEL = "altbench-tiny"
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option("Seed of the run (part of its fingerprint) and of the bootstrap.")
 @scoring_options
 def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images,
                 metrics, metric_args, metrics_config):

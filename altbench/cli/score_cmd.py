@@ -11,6 +11,7 @@ from altbench.cli.common import (
     print_results,
     scoring_options,
 )
+from altbench.cli.options import seed_option
 
 
 @click.command("score")
@@ -20,7 +21,7 @@ from altbench.cli.common import (
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results folder for a file that is not a run folder's predictions.jsonl (required then); a "
                    "run's own predictions are scored into the run, beside its other scorings.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option("Seeds the bootstrap.")
 @scoring_options
 def score_command(predictions, split, out, seed, convention, resamples, data_root, images, metrics, metric_args,
                   metrics_config):

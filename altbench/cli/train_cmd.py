@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from altbench.cli.common import data_root_option, images_option
+from altbench.cli.options import HiddenAliases
 
 
 @click.command("train-baseline")
@@ -15,7 +16,8 @@ from altbench.cli.common import data_root_option, images_option
               "(tiny-llava builds a tiny model offline). Overrides the config.")
 @click.option("--data", default=None, help="Train split name (demo-train, talt-train, ...) or train-format JSON "
               "file with chosen/rejected. Overrides the config.")
-@click.option("--output", "-o", default=None, help="Checkpoint folder (Hugging Face format + altbench.json).")
+@click.option("--out", "--output", "-o", "out", cls=HiddenAliases, hidden_aliases=("--output", "-o"), default=None,
+              help="Checkpoint folder (Hugging Face format + altbench.json).")
 @click.option("--max-steps", type=int, default=None, help="Stop after N optimizer steps (overrides epochs).")
 @click.option("--max-items", type=int, default=None, help="Use only the first N training items.")
 @click.option("--seed", type=int, default=None)
@@ -25,7 +27,7 @@ from altbench.cli.common import data_root_option, images_option
               "trained and frozen) and exit without loading a model.")
 @data_root_option
 @images_option
-def train_command(recipe, config_path, base, data, output, max_steps, max_items, seed, smoke, dry_run, data_root,
+def train_command(recipe, config_path, base, data, out, max_steps, max_items, seed, smoke, dry_run, data_root,
                   images):
     """Train an SFT, DPO or MCM-DPO baseline with TRL and save a checkpoint `altbench run --model` reads.
 
@@ -45,8 +47,8 @@ def train_command(recipe, config_path, base, data, output, max_steps, max_items,
 
         click.echo(describe(config), nl=False)
         return
-    if not output:
-        raise AltbenchError("--output DIR is required (or use --dry-run)")
+    if not out:
+        raise AltbenchError("--out DIR is required (or use --dry-run)")
     from altbench.train.recipes import train
 
     if smoke:
@@ -56,10 +58,10 @@ def train_command(recipe, config_path, base, data, output, max_steps, max_items,
 
         with tempfile.TemporaryDirectory(prefix="altbench-smoke-") as workdir:
             config = smoke_config(config, workdir)
-            metrics = train(config, output, adapter_args=config.eval_args or None)
+            metrics = train(config, out, adapter_args=config.eval_args or None)
     else:
-        metrics = train(config, output, adapter_args=config.eval_args or None)
+        metrics = train(config, out, adapter_args=config.eval_args or None)
     shown = {k: v for k, v in metrics.items() if k in ("train_loss", "train_runtime", "global_step")}
-    click.echo(f"saved {recipe} checkpoint to {output} ({', '.join(f'{k} {v:.4g}' for k, v in shown.items())})")
-    click.echo(f"evaluate it: altbench run --model {output} --split demo")
+    click.echo(f"saved {recipe} checkpoint to {out} ({', '.join(f'{k} {v:.4g}' for k, v in shown.items())})")
+    click.echo(f"evaluate it: altbench run --model {out} --split demo")
 

@@ -212,7 +212,8 @@ def _scores(items):
             pred = i["prediction"]
             ok = isinstance(pred, str)
             records[i["id"]] = PredictionRecord(i["id"], pred if ok else None, None if ok else "no response")
-        scored = score_split(split, records, cfg["convention"], [i["id"] for i in items], resamples=100)
+        scored = score_split(split, records, cfg["convention"], [i["id"] for i in items],
+                             resamples=100)  # lmms-eval takes the values only: the intervals are not exported
         _CACHE[key] = {name.replace("/", "_"): m.value for name, m in scored.metrics.items()}
     return _CACHE[key]
 

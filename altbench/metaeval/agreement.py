@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from altbench.stats import defaults
+
 
 def kendall(x: Sequence[float], y: Sequence[float], variant: str) -> float:
     from scipy.stats import kendalltau
@@ -68,7 +70,7 @@ def _value(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def item_correlation(metric: Sequence[float], human: Sequence[float], resamples: int = 1000, seed: int = 0
+def item_correlation(metric: Sequence[float], human: Sequence[float], resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED
                      ) -> dict[str, Any]:
     m = np.asarray(metric, dtype=np.float64)
     h = np.asarray(human, dtype=np.float64)
@@ -97,7 +99,7 @@ def pair_points(score_a: Sequence[float], score_b: Sequence[float], labels: np.n
     return np.where(np.isfinite(a) & np.isfinite(b), points, np.nan)
 
 
-def pairwise_accuracy(points: np.ndarray, categories: Sequence[str | None], resamples: int = 1000, seed: int = 0
+def pairwise_accuracy(points: np.ndarray, categories: Sequence[str | None], resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED
                       ) -> dict[str, Any]:
     ok = np.isfinite(points)
     p = points[ok]
@@ -118,7 +120,7 @@ def pairwise_accuracy(points: np.ndarray, categories: Sequence[str | None], resa
 
 
 def system_correlation(metric: Sequence[float], human: Sequence[float], models: Sequence[str],
-                       resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+                       resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED) -> dict[str, Any]:
     """Kendall tau-b and Spearman rho between per-model means (items resampled within the whole set)."""
     m = np.asarray(metric, dtype=np.float64)
     h = np.asarray(human, dtype=np.float64)

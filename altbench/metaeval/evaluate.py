@@ -18,6 +18,7 @@ from typing import Any
 from altbench.errors import AltbenchError
 from altbench.metaeval import agreement
 from altbench.metaeval.records import Judgment, PairJudgment, ScoreJudgment
+from altbench.stats import defaults
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metri
     if conventions and all(j.references for j in judgments):
         records = {uid: PredictionRecord(uid, text, None) for uid, _, text in units}
         convention = "both" if set(conventions) == {"paper", "coco"} else conventions[0]
-        scored = score_split(split, records, convention, [u for u, _, _ in units], resamples=1)
+        scored = score_split(split, records, convention, [u for u, _, _ in units],
+                             resamples=1)  # only the per-item scores are used: no interval needed
         for key, m in scored.metrics.items():
             if not key.startswith("diag/"):
                 keep(key, m)
@@ -86,7 +88,8 @@ def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metri
 
 def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] = ("paper",),
                   metrics: Sequence[str] = (), metric_args: Mapping[str, Any] | None = None,
-                  resamples: int = 1000, seed: int = 0, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                  resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED,
+                  source: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready result (schema ``altbench-meta-eval/1``, see docs/meta-eval.md)."""
     if not judgments:
         raise AltbenchError("meta-eval: no judgments")

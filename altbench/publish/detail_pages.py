@@ -72,10 +72,10 @@ def metric_page_html(site: Site, pg: SplitView, key: str, cfg: LeaderboardConfig
         blocks.append(F(fig))
     if ranking and ranking.pairs:
         blocks += [H("Pairwise comparisons", 2, "pairs"),
-                   P(f"{ranks.METHOD[0].upper()}{ranks.METHOD[1:]}; {ranking.resamples} trials, seed "
+                   P(f"{ranks.METHOD[0].upper()}{ranks.METHOD[1:]}; {ranking.trials:,} trials, seed "
                      f"{ranking.seed}, alpha {ranking.alpha}. Each pair is compared on the items both models "
                      "scored (aligned by item id)."),
-                   T(_pairs_table(key, ranking))]
+                   T(_pairs_table(key, ranking, present[0].metrics[key]))]
     elif not labels.is_quality(key):
         blocks.append(P("Diagnostics are not ranked: they describe the outputs, they do not score them.", "muted"))
     render(site, f"{g.slug}/{metric_page(key)}", cfg, f"{name} on {g.name}", f"{name} on {g.name}", blocks,
@@ -103,9 +103,9 @@ def _metric_table(pg: SplitView, key: str, present: list[RunData], ranking: rank
         m = run.metrics[key]
         value, ci = m.get("value"), m.get("ci95") or [None, None]
         cells = {"model": Cell(run.label, href=model_page(run), sort=run.label),
-                 "value": Cell(labels.fmt(key, value), sort=sort_value(value)),
-                 "ci_low": Cell(labels.fmt(key, ci[0]), sort=sort_value(ci[0])),
-                 "ci_high": Cell(labels.fmt(key, ci[1]), sort=sort_value(ci[1])),
+                 "value": Cell(labels.fmt(key, value, m), sort=sort_value(value)),
+                 "ci_low": Cell(labels.fmt(key, ci[0], m), sort=sort_value(ci[0])),
+                 "ci_high": Cell(labels.fmt(key, ci[1], m), sort=sort_value(ci[1])),
                  "n": Cell(str(m.get("n", "")), sort=sort_value(m.get("n"))),
                  "signature": Cell(str(m.get("signature", "")))}
         record = {"model": run.label, "run_id": run.run_id, "metric": key, "value": value, "ci95_low": ci[0],
@@ -128,11 +128,12 @@ def _oriented(pair: ranks.PairTest, higher: bool) -> ranks.PairTest:
     """The pair with A the model with the better value, so the difference reads as A's lead."""
     if not labels.finite(pair.diff) or (pair.diff >= 0) == higher or pair.diff == 0:
         return pair
-    return ranks.PairTest(pair.b, pair.a, pair.n, -pair.diff, (-pair.ci95[1], -pair.ci95[0]), pair.p,
-                          pair.p_holm, pair.better)
+    # 0.0 - x, not -x: a bound of 0.0 stays 0.0 (never -0.0, in the page or its data files)
+    return ranks.PairTest(pair.b, pair.a, pair.n, 0.0 - pair.diff, (0.0 - pair.ci95[1], 0.0 - pair.ci95[0]),
+                          pair.p, pair.p_holm, pair.better)
 
 
-def _pairs_table(key: str, ranking: ranks.MetricRanking) -> Table:
+def _pairs_table(key: str, ranking: ranks.MetricRanking, meta: dict) -> Table:
     cols = [Column("a", "Model A", row_header=True), Column("b", "Model B"),
             Column("n", "Items compared", numeric=True), Column("diff", "Difference A \u2212 B", numeric=True),
             Column("ci", "95% CI of the difference", sortable=False, cls="nowrap"), Column("p", "p (Holm)", numeric=True),
@@ -146,8 +147,9 @@ def _pairs_table(key: str, ranking: ranks.MetricRanking) -> Table:
         else:
             result = "no significant difference"
         cells = {"a": Cell(pair.a), "b": Cell(pair.b), "n": Cell(str(pair.n), sort=float(pair.n)),
-                 "diff": Cell(labels.fmt(key, pair.diff), sort=sort_value(pair.diff)),
-                 "ci": Cell(labels.fmt_ci(key, list(pair.ci95))), "p": Cell(labels.fmt_p(pair.p_holm), sort=sort_value(pair.p_holm)),
+                 "diff": Cell(labels.fmt(key, pair.diff, meta), sort=sort_value(pair.diff)),
+                 "ci": Cell(labels.fmt_ci(key, list(pair.ci95), meta)),
+                 "p": Cell(labels.fmt_p(pair.p_holm), sort=sort_value(pair.p_holm)),
                  "result": Cell(result)}
         t.add(cells, {"model_a": pair.a, "model_b": pair.b, "n": pair.n, "difference": pair.diff,
                       "ci95_low": pair.ci95[0], "ci95_high": pair.ci95[1], "p": pair.p, "p_holm": pair.p_holm,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
+
+from altbench.results import numbers
 
 METRIC_NAMES = {
     "bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "meteor": "METEOR",
@@ -22,6 +26,7 @@ HEADLINE_ORDER = ("paper/cider", "coco/cider", "paper/rougeL", "coco/rougeL", "p
                   "paper/meteor", "coco/meteor")
 SHARES = {"over_125_chars", "redundant_opening", "context_copy", "empty"}
 DIAG_SHOWN = ("diag/length_chars", "diag/over_125_chars", "diag/empty")
+DASH = "\u2013"
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -65,37 +70,36 @@ def finite(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def fmt(key: str, value: object) -> str:
-    """A metric value as shown: shares as percentages, lengths with one decimal, scores with 2 or 4."""
+def fmt(key: str, value: object, meta: Mapping[str, Any] | None = None) -> str:
+    """A metric value as every table shows it (:func:`altbench.results.numbers.fmt`), in the metric's
+    ``meta`` (its results.json entry: ``scale``, ``signature``); shares as percentages."""
     if not finite(value):
-        return "\u2013"
+        return DASH
     v = float(value)  # type: ignore[arg-type]
     if is_share(key):
-        return f"{v * 100:.1f}%"
-    if split_key(key)[1].startswith("length"):
-        return f"{v:.1f}"
-    return f"{v:.2f}" if abs(v) >= 10 else f"{v:.4f}" if abs(v) < 1 else f"{v:.3f}"
+        return f"{numbers.fmt(v * 100, 100.0)}%"
+    scale = float((meta or {}).get("scale") or 1.0)
+    return numbers.fmt(v, scale, numbers.reported_decimals((meta or {}).get("signature")))
 
 
-def fmt_ci(key: str, ci: object) -> str:
+def fmt_ci(key: str, ci: object, meta: Mapping[str, Any] | None = None) -> str:
     if not isinstance(ci, (list, tuple)) or len(ci) != 2 or not all(finite(c) for c in ci):
-        return "\u2013"
-    return f"{fmt(key, ci[0])} to {fmt(key, ci[1])}"
+        return DASH
+    return f"{fmt(key, ci[0], meta)} to {fmt(key, ci[1], meta)}"
 
 
-def fmt_item(key: str, raw: object, scale: float) -> str:
+def fmt_item(key: str, raw: object, meta: Mapping[str, Any] | None = None) -> str:
     """A per-item score (raw scale in scores.jsonl) in the metric's reported scale."""
     if not finite(raw):
-        return "\u2013"
+        return DASH
     _, name = split_key(key)
     if is_share(key):
         return "yes" if float(raw) else "no"  # type: ignore[arg-type]
     if name.startswith("length"):
         return f"{float(raw):.0f}"  # type: ignore[arg-type]
-    return fmt(key, float(raw) * scale)  # type: ignore[arg-type]
+    scale = float((meta or {}).get("scale") or 1.0)
+    return fmt(key, float(raw) * scale, meta)  # type: ignore[arg-type]
 
 
 def fmt_p(p: object) -> str:
-    if not finite(p):
-        return "\u2013"
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"  # type: ignore[arg-type]
+    return numbers.fmt_p(float(p), DASH) if finite(p) else DASH  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from altbench.publish.html import (
     page_tables,
 )
 from altbench.publish.runs import RunData, SplitGroup, slugify
+from altbench.stats import defaults
 from altbench.stats.engine import Policy
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,15 @@ class LeaderboardConfig:
     images: bool = True
     data_root: Path | None = None
     image_dir: Path | None = None
-    alpha: float = ranks.DEFAULT_ALPHA
-    resamples: int = ranks.DEFAULT_RESAMPLES  # bootstrap resamples and permutation trials of the engine
-    seed: int = 0
+    alpha: float = defaults.ALPHA
+    resamples: int = defaults.RESAMPLES  # bootstrap resamples of the engine (intervals of the differences)
+    trials: int = defaults.TRIALS  # permutation trials of the engine (the p-values that decide the ranks)
+    seed: int = defaults.SEED
 
     @property
     def policy(self) -> Policy:
         """The analysis engine's policy (the same defaults as compare and regress)."""
-        return Policy(resamples=self.resamples, trials=self.resamples, seed=self.seed, alpha=self.alpha)
+        return Policy(resamples=self.resamples, trials=self.trials, seed=self.seed, alpha=self.alpha)
 
 
 @dataclass

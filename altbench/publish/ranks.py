@@ -17,9 +17,6 @@ from altbench.publish.runs import RunData
 from altbench.stats.comparable import LoadedRun
 from altbench.stats.engine import PairAnalysis, Policy, analyse_pair
 
-DEFAULT_ALPHA = Policy.alpha
-DEFAULT_RESAMPLES = Policy.resamples
-
 METHOD = Policy.DESCRIPTION
 
 
@@ -61,7 +58,7 @@ class MetricRanking:
     standings: dict[str, Standing]
     pairs: list[PairTest]
     alpha: float
-    resamples: int
+    trials: int  # of the permutation test that decides
     seed: int
     note: str = ""
 
@@ -92,8 +89,9 @@ def rank_metric(runs: list[RunData], key: str, analyses: dict[tuple[str, str], P
         if t is None:
             untested.append(analysis.untestable.get(key, f"{a} vs {b}: not tested"))
             continue
-        r = t.test
-        pairs.append(PairTest(a, b, t.n, -r.delta, (-r.ci_high, -r.ci_low), r.p_permutation, t.p_holm, t.better))
+        r = t.test  # a minus b here (the engine's is b minus a), rounded as the metric's values
+        pairs.append(PairTest(a, b, t.n, t.reported(-r.delta), (t.reported(-r.ci_high), t.reported(-r.ci_low)),
+                              r.p_permutation, t.p_holm, t.better))
     tested = {x for p in pairs for x in (p.a, p.b)}
     standings = {r.label: Standing(r.label, 1 if (r.label in tested or len(present) == 1) and _has_rows(r)
                                    else None) for r in present}

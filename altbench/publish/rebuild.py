@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option
+from altbench.cli.options import resamples_option, trials_option
 from altbench.errors import AltbenchError
 
 DEFAULT_MODELS = ("context-echo", "retrieval", "altbench-tiny")
@@ -38,11 +39,12 @@ def _csv(value: str) -> list[str]:
 @click.option("--extra-run", "extra_runs", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="An existing run folder to publish as well (repeatable).")
 @click.option("--convention", type=click.Choice(["paper", "coco", "both"]), default="paper", show_default=True)
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=100), default=1000, show_default=True)
+@resamples_option(help="Bootstrap resamples: the runs' intervals and the leaderboard's pairwise intervals.")
+@trials_option()
 @click.option("--title", default="altbench leaderboard", show_default=True)
 @click.option("--no-images", is_flag=True, help="Leave out the image thumbnails.")
 @data_root_option
-def main(out, runs_dir, models, splits, extra_runs, convention, resamples, title, no_images, data_root):
+def main(out, runs_dir, models, splits, extra_runs, convention, resamples, trials, title, no_images, data_root):
     """Run the baselines on the public splits and rebuild the static leaderboard."""
     from altbench.publish.site import LeaderboardConfig, build_leaderboard
     from altbench.run.runner import RunConfig, run
@@ -59,7 +61,7 @@ def main(out, runs_dir, models, splits, extra_runs, convention, resamples, title
             made.append(outcome.run_dir)
     result = build_leaderboard(LeaderboardConfig(
         runs=[*made, *extra_runs], out=out, title=title, images=not no_images, data_root=data_root,
-        resamples=resamples))
+        resamples=resamples, trials=trials))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {len(result.files)} files, {result.total_bytes / 1024:.0f} KiB, to {out}"

@@ -188,13 +188,12 @@ def markdown_summary(run: RunData, top: int = 3) -> str:
         lines += ["| Metric | Value | 95% CI | n |", "|---|---:|---|---:|"]
         for key in labels.metric_order(list(run.metrics)):
             m = run.metrics[key]
-            lines.append(f"| {md_escape(key)} | {labels.fmt(key, m.get('value'))} | "
-                         f"{labels.fmt_ci(key, m.get('ci95'))} | {m.get('n', '')} |")
+            lines.append(f"| {md_escape(key)} | {labels.fmt(key, m.get('value'), m)} | "
+                         f"{labels.fmt_ci(key, m.get('ci95'), m)} | {m.get('n', '')} |")
         lines.append("")
     head = headline_key(run)
     if head and run.scores:
         ranked = ranked_items(run, head)
-        scale = float(run.metrics[head].get("scale") or 1.0)
         k = min(top, max(1, len(ranked) // 2))
         for title, chosen in (("Worst", ranked[:k]), ("Best", list(reversed(ranked[-k:])))):
             lines += [f"## {title} {k} items by {md_escape(labels.metric_name(head))}", "",
@@ -202,7 +201,7 @@ def markdown_summary(run: RunData, top: int = 3) -> str:
             for item_id, raw in chosen:
                 rec = run.predictions.get(item_id)
                 pred = rec.prediction if rec is not None and rec.prediction is not None else "-"
-                lines.append(f"| {md_escape(item_id)} | {labels.fmt(head, raw * scale)} | {md_escape(pred, 160)} |")
+                lines.append(f"| {md_escape(item_id)} | {labels.fmt_item(head, raw, run.metrics[head])} | {md_escape(pred, 160)} |")
             lines.append("")
     if run.failures:
         lines += [f"## Failed items ({len(run.failures)})", ""]

@@ -96,7 +96,7 @@ def _how_to_read(cfg: LeaderboardConfig) -> list[Block]:
             ("Each value comes with its 95% confidence interval (a percentile bootstrap over the split's items) "
              "and n, the number of items it was computed on."),
             (f"Rank = 1 + the number of models significantly better on that metric ({ranks.METHOD}; "
-             f"alpha {cfg.alpha}, {cfg.resamples} trials, seed {cfg.seed}: the policy that altbench compare and "
+             f"alpha {cfg.alpha}, {cfg.trials:,} trials, seed {cfg.seed}: the policy that altbench compare and "
              "altbench regress apply too). Models whose differences are not significant share a rank; the rank "
              "then says \u201ctied\u201d."),
             ("The convention (paper or COCO) is part of every metric name: numbers of the two conventions are "

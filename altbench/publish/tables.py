@@ -38,8 +38,8 @@ def metric_cell(run: RunData, key: str) -> Cell:
     if m is None:
         return Cell("not scored", sort="")
     value = _num(m.get("value"))
-    return Cell(labels.fmt(key, value), sort=value if value is not None else "",
-                sub=f"95% CI {labels.fmt_ci(key, m.get('ci95'))}")
+    return Cell(labels.fmt(key, value, m), sort=value if value is not None else "",
+                sub=f"95% CI {labels.fmt_ci(key, m.get('ci95'), m)}")
 
 
 def metric_record(run: RunData, key: str) -> dict[str, Any]:
@@ -61,8 +61,8 @@ def metrics_table(run: RunData, table_id: str, caption: str,
     for key in labels.metric_order(list(run.metrics)):
         m = run.metrics[key]
         value, ci = _num(m.get("value")), m.get("ci95") or [None, None]
-        cells = {"metric": Cell(labels.metric_name(key), sub=key), "value": Cell(labels.fmt(key, value), sort=_sort(value)),
-                 "ci": Cell(labels.fmt_ci(key, ci)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n"))),
+        cells = {"metric": Cell(labels.metric_name(key), sub=key), "value": Cell(labels.fmt(key, value, m), sort=_sort(value)),
+                 "ci": Cell(labels.fmt_ci(key, ci, m)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n"))),
                  "signature": Cell(str(m.get("signature", "")))}
         record = {"metric": key, "name": labels.metric_name(key), "value": value, "ci95_low": _num(ci[0]),
                   "ci95_high": _num(ci[1]), "n": m.get("n"), "higher_is_better": m.get("higher_is_better"),
@@ -163,10 +163,10 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
             raw = scores.get(k)
             scale = float(run.metrics[k].get("scale") or 1.0)
             value = raw * scale if labels.finite(raw) else None
-            cells[k] = Cell(labels.fmt_item(k, raw, scale), sort=_sort(value))
+            cells[k] = Cell(labels.fmt_item(k, raw, run.metrics[k]), sort=_sort(value))
             record[k] = value
         length = scores.get(LENGTH_KEY)
-        cells["length"] = Cell(labels.fmt_item(LENGTH_KEY, length, 1.0), sort=_sort(length))
+        cells["length"] = Cell(labels.fmt_item(LENGTH_KEY, length), sort=_sort(length))
         record["length_chars"] = length
         cells["status"] = Cell(status, long=status.startswith("failed"))
         record["status"] = status
@@ -207,7 +207,8 @@ def distribution(runs: list[RunData], key: str, table_id: str, what: str, unit: 
         fmt = lambda x: f"{x:.0f}"
     else:
         edges = charts.score_edges(pooled)
-        fmt = lambda x: labels.fmt(key, x)
+        meta = next((r.metrics[key] for r in runs if key in r.metrics), None)
+        fmt = lambda x: labels.fmt(key, x, meta)
     counts = {label: charts.histogram(vs, edges) for label, vs in values.items()}
     bins = charts.bin_labels(edges, fmt)
     t = Table(table_id, f"{what}: number of items per bin", [Column("bin", f"{unit}", row_header=True)]
@@ -254,8 +255,8 @@ def ci_figure(runs: list[RunData], key: str, table_caption: str) -> Figure | Non
                  else "lower is usually better")
     name = labels.metric_name(key)
     svg = charts.ci_chart([r.label for r in shown], values, cis, f"{name} ({direction})")
-    listing = "; ".join(f"{r.label} {labels.fmt(key, v)} (95% CI {labels.fmt_ci(key, ci)})"
-                        for r, v, ci in zip(shown, values, cis))
+    listing = "; ".join(f"{r.label} {labels.fmt(key, v, r.metrics[key])} "
+                        f"(95% CI {labels.fmt_ci(key, ci, r.metrics[key])})" for r, v, ci in zip(shown, values, cis))
     alt = (f"Dot plot of {name} per model with 95% confidence intervals as error bars ({direction}): "
            f"{listing}.")
     return svg_figure(svg, alt, f"{name} with 95% confidence interval per model. The same numbers are in the "

@@ -21,6 +21,7 @@ from typing import Any
 
 from altbench.errors import DataError
 from altbench.io import iter_objects
+from altbench.results.numbers import reported_decimals, value_and_interval
 
 SCHEMA = "altbench.results/2"
 SCHEMA_V1 = "altbench.results/1"
@@ -37,7 +38,7 @@ class MetricResult:
 
     key:        ``<convention>/<name>`` (``paper/rougeL``), ``model/<name>`` or ``diag/<name>``.
     value:      the corpus value as the convention reports it; None when undefined.
-    ci95:       percentile bootstrap interval over items (unrounded); Nones when undefined.
+    ci95:       percentile bootstrap interval over items; Nones when undefined.
     n:          items with a defined per-item score.
     aggregator: how the corpus value is rebuilt from summed per-item statistics (see metrics.base).
     scale:      raw aggregate -> reported value.
@@ -52,6 +53,17 @@ class MetricResult:
     scale: float = 1.0
     aggregator: str = "mean"
     signature: str = ""
+
+    def __post_init__(self) -> None:
+        # the one rule for stored numbers (altbench.results.numbers), also for files written before it
+        value, ci = value_and_interval(self.value, tuple(self.ci95), self.decimals)  # type: ignore[arg-type]
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "ci95", ci)
+
+    @property
+    def decimals(self) -> int | None:
+        """Decimals of the reported scale the convention keeps (paper: 3), None when it does not round."""
+        return reported_decimals(self.signature)
 
     @property
     def base_signature(self) -> str:

@@ -20,6 +20,7 @@ from altbench.results.store import read_json
 from altbench.run import predictions as pred_store
 from altbench.run.results import store_scoring, utc_now
 from altbench.run.scoring import check_ids, check_model_metrics, conventions_for, score_split, warm_up_tasks
+from altbench.stats import defaults
 
 
 @dataclass
@@ -30,8 +31,8 @@ class ScoreConfig:
     out: Path | None = None
     data_root: Path | None = None
     images: Path | None = None
-    seed: int = 0
-    resamples: int = 10_000
+    seed: int = defaults.SEED
+    resamples: int = defaults.RESAMPLES
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)
 

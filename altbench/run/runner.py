@@ -29,6 +29,7 @@ from altbench.results import RunResults, Scoring, load_run
 from altbench.run import predictions as pred_store
 from altbench.run.results import key_for, store_scoring, utc_now
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
+from altbench.stats import defaults
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,11 @@ class RunConfig:
     images: Path | None = None
     limit: int | None = None
     batch_size: int = 8
-    seed: int = 0
+    seed: int = defaults.SEED
     convention: str = "paper"
     out: Path | None = None
     runs_root: Path = Path("runs")
-    resamples: int = 10_000
+    resamples: int = defaults.RESAMPLES
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
 

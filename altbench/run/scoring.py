@@ -20,6 +20,7 @@ from altbench.helper import HelperError, current, second_core
 from altbench.metrics.base import MetricScores
 from altbench.metrics.diagnostics import score_diagnostics
 from altbench.run.predictions import PredictionRecord
+from altbench.stats import defaults
 from altbench.stats.bootstrap import bootstrap_ci
 
 CONVENTIONS = {
@@ -69,8 +70,8 @@ def score_split(
     records: Mapping[str, PredictionRecord],
     convention: str = "paper",
     item_ids: Sequence[str] | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
+    resamples: int = defaults.RESAMPLES,
+    seed: int = defaults.SEED,
     metrics: Sequence[str] = (),
     metric_args: Mapping[str, Any] | None = None,
     meanwhile: Callable[[], object] | None = None,

@@ -28,8 +28,8 @@ import numpy as np
 
 from altbench.helper import HelperError, current
 from altbench.metrics.base import AGGREGATORS, Aggregator, MetricScores
+from altbench.stats import defaults
 
-DEFAULT_RESAMPLES = 10_000
 METHOD = "percentile"
 CHUNK_ELEMENTS = 1 << 22  # weights per chunk (32 MiB of float64); fixes the chunking, hence the numbers
 _SUB_ELEMENTS = 1 << 18  # random draws per cache-sized block inside a chunk
@@ -282,7 +282,8 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.nda
 
 # ------------------------------------------------------------------------------------------ run level
 def bootstrap_ci(
-    metrics: Mapping[str, MetricScores], resamples: int = DEFAULT_RESAMPLES, seed: int = 0, level: float = 0.95,
+    metrics: Mapping[str, MetricScores], resamples: int = defaults.RESAMPLES, seed: int = defaults.SEED,
+    level: float = defaults.LEVEL,
     meanwhile: Callable[[], object] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile intervals (reported scale) for each metric, all from the same resamples of items.

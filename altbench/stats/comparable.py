@@ -1,8 +1,8 @@
 """Runs for comparison: run folders -> per-metric item statistics, and whether two runs can be compared.
 
 A run may hold several scorings (docs/results-schema.md); each metric is read from the fullest scoring that
-reports it (:meth:`~altbench.results.RunResults.scoring_for`), optionally restricted to one convention. So
-a ``--limit`` rescore or a scoring in another convention never narrows a comparison of full runs.
+reports it (:meth:`~altbench.results.RunResults.scoring_for`), so a ``--limit`` rescore or a scoring in
+another convention never narrows a comparison of full runs.
 
 :func:`check_comparable` refuses, with one line, runs that differ in split content (``split.sha256``), a
 compared metric's signature (the interval settings after ``|ci:`` aside) or the items that metric scored;
@@ -43,13 +43,11 @@ class LoadedRun:
     path:       what the user gave (run folder or results file).
     run:        the typed results, every scoring.
     label:      a short display name (model name, made unique by :func:`label_runs`).
-    convention: when set, metrics are read only from scorings that scored this convention.
     """
 
     path: Path
     run: RunResults
     label: str = ""
-    convention: str | None = None
 
     @property
     def results_path(self) -> Path:
@@ -60,12 +58,12 @@ class LoadedRun:
         return self.run.split_sha256
 
     def scoring(self, key: str) -> Scoring | None:
-        return self.run.scoring_for(key, self.convention)
+        return self.run.scoring_for(key)
 
     @cached_property
     def metrics(self) -> dict[str, MetricResult]:
-        """Each metric from the fullest (matching) scoring that reports it (worked out once per run: every
-        pair and metric of a comparison asks)."""
+        """Each metric from the fullest scoring that reports it (worked out once per run: every pair and
+        metric of a comparison asks)."""
         out = {}
         for key in self.run.metric_keys():
             s = self.scoring(key)
@@ -146,9 +144,9 @@ def _check_value(run: LoadedRun, s: Scoring, key: str, block: StatBlock) -> None
 
 
 # ------------------------------------------------------------------------------------------- loading
-def load_run(path: Path | str, convention: str | None = None) -> LoadedRun:
+def load_run(path: Path | str) -> LoadedRun:
     run = read_run(Path(path))
-    return LoadedRun(Path(path), run, run.model_name, convention)
+    return LoadedRun(Path(path), run, run.model_name)
 
 
 def label_runs(runs: Sequence[LoadedRun]) -> list[LoadedRun]:
@@ -226,17 +224,22 @@ def all_metric_keys(runs: Sequence[LoadedRun]) -> list[str]:
 
 
 def select_metrics(runs: Sequence[LoadedRun], requested: Sequence[str] = (),
-                   include_diagnostics: bool = False) -> tuple[list[str], list[str]]:
+                   include_diagnostics: bool = False, convention: str | None = None) -> tuple[list[str], list[str]]:
     """(metric keys to compare, keys skipped because not every run has them).
 
     ``requested`` names are full keys (``paper/rougeL``) or short names (``rougeL``) resolved against the
     runs' metrics; without any, every metric that all runs report, diagnostics (``diag/*``) only on request.
+    ``convention``: only that convention's metrics (and the diagnostics), short names resolved among them.
     """
     everything = all_metric_keys(runs)
+    if convention is not None:
+        everything = [k for k in everything if k.split("/", 1)[0] in (convention, "diag")]
     common = [k for k in everything if all(k in r.metrics for r in runs)]
     if requested:
         keys = []
         for name in requested:
+            if convention is not None and "/" in name and name not in everything:
+                raise AltbenchError(f"{name} is not a metric of convention {convention}")
             key = resolve_metric(name, everything, common)
             if key not in keys:
                 keys.append(key)

@@ -60,10 +60,12 @@ def _num(x: float) -> float | None:
 
 
 def _row_dict(r: PairTest) -> dict[str, Any]:
+    """One row; values are the runs' stored ones, the difference and its interval rounded as they are."""
     t = r.test
     return {
         "a": r.a, "b": r.b, "metric": r.metric, "n": r.n, "value_a": _num(r.value_a), "value_b": _num(r.value_b),
-        "delta": _num(t.delta), "ci": [_num(t.ci_low), _num(t.ci_high)], "level": t.level, "se": _num(t.se),
+        "delta": _num(r.reported(t.delta)), "ci": [_num(r.reported(t.ci_low)), _num(r.reported(t.ci_high))],
+        "level": t.level, "se": _num(t.se),
         "p_bootstrap": _num(t.p_bootstrap), "p_permutation": _num(t.p_permutation),
         "p_bootstrap_holm": _num(r.p_bootstrap_holm), "p_permutation_holm": _num(r.p_holm),
         "effect_size": _num(t.effect_size), "effect_size_kind": t.effect_size_kind,
@@ -75,16 +77,17 @@ def compare_runs(paths: Sequence[Path | str], metrics: Sequence[str] = (), inclu
                  settings: Policy | None = None, convention: str | None = None) -> Comparison:
     """Load, check and compare runs; pairs are (i, j) for i < j in the given order, delta = run j - run i.
 
-    ``convention`` restricts each run to scorings of that convention; by default each metric comes from the
-    fullest scoring of each run that reports it.
+    Each metric comes from the fullest scoring of each run that reports it. ``convention`` shows only that
+    convention's metrics (and ``diag/*`` with ``include_diagnostics``); the verdicts stay those of each pair's
+    whole family (:mod:`altbench.stats.engine`), whichever rows are shown.
     """
     settings = settings or Policy()
     if len(paths) < 2:
         raise AltbenchError("compare needs at least two runs")
-    runs = label_runs([load_run(p, convention) for p in paths])
-    keys, skipped = select_metrics(runs, metrics, include_diagnostics)
+    runs = label_runs([load_run(p) for p in paths])
+    keys, skipped = select_metrics(runs, metrics, include_diagnostics, convention)
     if not keys:
-        raise AltbenchError("no metric to compare (the runs share none; use --metric or --include-diagnostics)")
+        raise AltbenchError("no metric to compare: the runs share none (name metrics, or include the diagnostics)")
     check_comparable(runs, keys)
     rows = []
     for i, j in itertools.combinations(range(len(runs)), 2):

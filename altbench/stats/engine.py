@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from altbench.errors import AltbenchError
+from altbench.results.numbers import reported
+from altbench.stats import defaults
 from altbench.stats.comparable import LoadedRun, incomparability
 from altbench.stats.paired import PairedResult, compare_pairs, holm
 
@@ -33,17 +35,19 @@ QUALITY, DIAGNOSTIC = "quality", "diagnostic"
 class Policy:
     """How significance is decided; every field is recorded with the results that use it."""
 
-    resamples: int = 10_000  # bootstrap resamples for the interval of the difference
-    trials: int = 10_000  # permutation trials for the p-value that decides
-    seed: int = 0
-    level: float = 0.95
-    alpha: float = 0.05
+    resamples: int = defaults.RESAMPLES  # bootstrap resamples for the interval of the difference
+    trials: int = defaults.TRIALS  # permutation trials for the p-value that decides
+    seed: int = defaults.SEED
+    level: float = defaults.LEVEL
+    alpha: float = defaults.ALPHA
 
     def __post_init__(self) -> None:
-        if self.resamples < 1 or self.trials < 1:
-            raise AltbenchError("--resamples and --trials must be at least 1")
-        if not 0 < self.level < 1 or not 0 < self.alpha < 1:
-            raise AltbenchError("--level and --alpha must lie strictly between 0 and 1")
+        for name in ("resamples", "trials"):
+            if getattr(self, name) < 1:
+                raise AltbenchError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("level", "alpha"):
+            if not 0 < getattr(self, name) < 1:
+                raise AltbenchError(f"{name} must lie strictly between 0 and 1, got {getattr(self, name)}")
 
     @property
     def signature(self) -> str:
@@ -61,7 +65,11 @@ def family(key: str) -> str:
 
 @dataclass(frozen=True)
 class PairTest:
-    """One metric, one pair: run ``b`` minus run ``a``, decided under the policy."""
+    """One metric, one pair: run ``b`` minus run ``a``, decided under the policy.
+
+    ``value_a``/``value_b`` are the runs' stored (reported) values, as the run table shows them; the test's
+    difference and interval come from the per-item statistics, unrounded (round them with
+    :meth:`reported`)."""
 
     a: str
     b: str
@@ -75,6 +83,12 @@ class PairTest:
     p_holm: float  # permutation p-value, Holm-adjusted within the pair's family
     p_bootstrap_holm: float
     alpha: float
+    decimals: int | None = None  # of the reported scale, when the convention rounds (paper: 3)
+
+    def reported(self, x: float) -> float:
+        """A difference (or a bound of its interval) rounded as the metric's values are (NaN kept)."""
+        r = reported(x, self.decimals)
+        return math.nan if r is None else r
 
     @property
     def significant(self) -> bool:
@@ -112,8 +126,10 @@ def testable_keys(a: LoadedRun, b: LoadedRun) -> tuple[list[str], dict[str, str]
     return ok, why
 
 
-def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None) -> PairAnalysis:
-    """Every testable metric of the pair, each family Holm-adjusted (see the module docstring)."""
+def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_replicates: bool = False
+                 ) -> PairAnalysis:
+    """Every testable metric of the pair, each family Holm-adjusted (see the module docstring).
+    ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress)."""
     policy = policy or Policy()
     keys, untestable = testable_keys(a, b)
     tests: dict[str, PairTest] = {}
@@ -127,17 +143,21 @@ def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None) -> Pa
         for order, group in by_order.items():
             blocks = [[a.block(k, order) for k in group], [b.block(k, order) for k in group]]
             (results,) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials,
-                                       seed=policy.seed, level=policy.level)
-            raw += [(k, len(order), r, blocks[0][m].value(), blocks[1][m].value())
-                    for m, (k, r) in enumerate(zip(group, results))]
+                                       seed=policy.seed, level=policy.level, keep_replicates=keep_replicates)
+            raw += [(k, len(order), r, _stored(a, k), _stored(b, k)) for k, r in zip(group, results)]
         p_perm = holm([r.p_permutation for _, _, r, _, _ in raw])
         p_boot = holm([r.p_bootstrap for _, _, r, _, _ in raw])
         for j, (k, n, r, va, vb) in enumerate(raw):
             meta = a.metrics[k]
             tests[k] = PairTest(a.label, b.label, k, n, va, vb, meta.higher_is_better, meta.scale, r,
-                                float(p_perm[j]), float(p_boot[j]), policy.alpha)
+                                float(p_perm[j]), float(p_boot[j]), policy.alpha, meta.decimals)
     ordered = {k: tests[k] for k in keys if k in tests}
     return PairAnalysis(a.label, b.label, ordered, untestable)
+
+
+def _stored(run: LoadedRun, key: str) -> float:
+    value = run.metrics[key].value
+    return math.nan if value is None else float(value)
 
 
 def analyse_pairs(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]],

@@ -21,10 +21,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from altbench.stats import defaults
 from altbench.stats.bootstrap import (
     Multinomial,
     Scheme,
@@ -50,6 +51,7 @@ class PairedResult:
     p_permutation:    two-sided approximate-randomization p-value.
     effect_size:      d_z (NaN when undefined, e.g. no variation at all but a non-zero difference).
     effect_size_kind: ``"dz"`` (per-item differences) or ``"dz-bootstrap"`` (delta / (se * sqrt(n))).
+    replicates:       the bootstrap replicates of delta (``keep_replicates``; for the regress gate's p-values).
     """
 
     delta: float
@@ -61,6 +63,7 @@ class PairedResult:
     p_permutation: float
     effect_size: float
     effect_size_kind: str
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)  # of delta, when kept
 
 
 def bootstrap_replicates(runs: Sequence[Sequence[StatBlock]], scheme: Scheme,
@@ -145,11 +148,12 @@ def compare_pairs(
     runs: Sequence[Sequence[StatBlock]],
     pairs: Sequence[tuple[int, int]],
     *,
-    resamples: int = 10_000,
-    trials: int = 10_000,
-    seed: int = 0,
-    level: float = 0.95,
+    resamples: int = defaults.RESAMPLES,
+    trials: int = defaults.TRIALS,
+    seed: int = defaults.SEED,
+    level: float = defaults.LEVEL,
     threads: int | None = None,
+    keep_replicates: bool = False,
 ) -> list[list[PairedResult]]:
     """For each pair (i, j) of run indices, one :class:`PairedResult` per metric (run j minus run i).
 
@@ -177,7 +181,8 @@ def compare_pairs(
         dz, kinds = effect_sizes(runs[i], runs[j], observed, se)
         out.append([
             PairedResult(float(observed[m]), float(lo[m]), float(hi[m]), level, float(se[m]),
-                         float(p_boot[m]), float(p_perm[m]), float(dz[m]), kinds[m])
+                         float(p_boot[m]), float(p_perm[m]), float(dz[m]), kinds[m],
+                         deltas[:, m].copy() if keep_replicates else None)
             for m in range(len(observed))
         ])
     return out

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from altbench.errors import AltbenchError, MissingResourceError
+from altbench.stats import defaults
 
 
 def _trainer_callback_base() -> type:
@@ -63,7 +64,7 @@ class AltbenchEvalCallback(TrainerCallback):  # type: ignore[misc]
 
     def __init__(self, split: Any = "demo", every_n_steps: int = 100, *, trainer: Any = None,
                  processor: Any = None, limit: int | None = None, convention: str = "paper",
-                 resamples: int = 1000, seed: int = 0, generation: Mapping[str, Any] | None = None,
+                 resamples: int = defaults.RESAMPLES, seed: int = defaults.SEED, generation: Mapping[str, Any] | None = None,
                  batch_size: int = 8, keys: Sequence[str] | None = None, at_end: bool = True,
                  data_root: str | Path | None = None, images: str | Path | None = None) -> None:
         from altbench.run.scoring import conventions_for
@@ -194,7 +195,7 @@ def in_memory_adapter(model: Any, processor: Any, folder: Path, **options: Any) 
 
 
 def evaluate_model(model: Any, processor: Any, split: Any, *, limit: int | None = None, convention: str = "paper",
-                   resamples: int = 1000, seed: int = 0, generation: Mapping[str, Any] | None = None,
+                   resamples: int = defaults.RESAMPLES, seed: int = defaults.SEED, generation: Mapping[str, Any] | None = None,
                    batch_size: int = 8) -> Any:
     """Generate with an in-memory model on ``split`` and score it; returns the :class:`Scoring` (rows set).
 
