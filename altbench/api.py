@@ -120,6 +120,21 @@ def _metric_names(metrics: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _metric_settings(metric_args: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """``{metric: {option: value}}``, checked (a library error names the parameter, not a CLI option)."""
+    if metric_args is None:
+        return {}
+    if not isinstance(metric_args, Mapping):
+        raise AltbenchError(f"metric_args: expected {{metric: {{option: value}}}}, got {type(metric_args).__name__}")
+    out = {}
+    for name, opts in metric_args.items():
+        if not isinstance(opts, Mapping):
+            raise AltbenchError(f"metric_args[{name!r}]: expected a mapping of option -> value, got "
+                                f"{type(opts).__name__} (e.g. {{'clipscore': {{'model': PATH}}}})")
+        out[str(name)] = dict(opts)
+    return out
+
+
 def in_memory_split(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
                     contexts: Sequence[str] | None = None, images: Sequence[str | Path] | None = None,
                     ids: Sequence[str] | None = None, name: str = API_SPLIT) -> tuple[Split, dict[str, str]]:
@@ -177,7 +192,7 @@ def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
     started = utc_now()
     conventions_for(convention)
     names = _metric_names(metrics)
-    settings = {name: dict(opts) for name, opts in (metric_args or {}).items()}
+    settings = _metric_settings(metric_args)
     check_model_metrics(names, settings)
     if resamples < 1:
         raise AltbenchError(f"resamples must be at least 1, got {resamples}")
@@ -214,7 +229,7 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
                        images=Path(images) if images is not None else None, limit=limit, batch_size=batch_size,
                        seed=seed, convention=convention, out=Path(out) if out is not None else None,
                        runs_root=Path(runs_root), resamples=resamples, metrics=_metric_names(metrics),
-                       metric_args={k: dict(v) for k, v in (metric_args or {}).items()})
+                       metric_args=_metric_settings(metric_args))
     return run(config, progress=progress)
 
 

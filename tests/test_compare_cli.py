@@ -187,6 +187,42 @@ def test_regress_usage_errors(runs, extra, message):
     assert res.exit_code == 2 and message in res.output + res.stderr
 
 
+def test_regress_familywise(runs, tmp_path):
+    """One of 4 gated metrics regresses at its own level (p 0.036) but not over the family of 4."""
+    cand = write_run(tmp_path / "edge", _columns(22, -0.008), model="edge")
+    gated = ["--metric", "rougeL:0", "--metric", "cider:0", "--metric", "meteor:0", "--metric", "bleu4:0"]
+
+    def gate(*extra):
+        out = tmp_path / "verdict.json"
+        res = invoke("regress", "--baseline", runs["base"], "--candidate", cand, "--json-out", out,
+                     "--resamples", 1000, "--trials", 1000, *extra)
+        return res, json.loads(out.read_text())
+
+    res, verdict = gate(*gated)
+    assert res.exit_code == 1 and verdict["familywise"] == "none", res.output
+    by_metric = {m["metric"]: m for m in verdict["metrics"]}
+    assert [k for k, m in by_metric.items() if m["status"] == "regression"] == ["paper/bleu4"]
+    assert 0.0125 < by_metric["paper/bleu4"]["p_regression"] < 0.05
+    for m in verdict["metrics"]:  # under none the p-value and the interval say the same
+        assert (m["p_regression"] < 0.05) == (m["status"] == "regression") == (m["improvement_ci"][1] < 0)
+    for method in ("holm", "bonferroni"):
+        res, verdict = gate(*gated, "--familywise", method)
+        assert res.exit_code == 3 and verdict["status"] == "inconclusive", res.output
+        assert verdict["familywise"] == method and f"{method} over the 4 metrics" in res.output
+        bleu4 = next(m for m in verdict["metrics"] if m["metric"] == "paper/bleu4")
+        assert bleu4["status"] == "inconclusive" and bleu4["p_regression_adjusted"] >= 0.05
+        assert f"{method}-adjusted" in res.output
+        res, verdict = gate("--metric", "bleu4:0", "--familywise", method)  # one metric: the plain rule
+        assert res.exit_code == 1 and verdict["metrics"][0]["status"] == "regression"
+    from altbench.errors import AltbenchError
+    from altbench.stats.gate import regress
+
+    assert regress(runs["base"], cand, ["bleu4:0", "rougeL:0"], resamples=1000, trials=1000,
+                   familywise="bonferroni").familywise == "bonferroni"
+    with pytest.raises(AltbenchError, match="^familywise must be one of none, holm, bonferroni"):
+        regress(runs["base"], cand, familywise="sidak")
+
+
 def test_regress_json_to_stdout(runs):
     res = invoke("regress", "--baseline", runs["base"], "--candidate", runs["same"], "--json-out", "-",
                  "--resamples", 500)

@@ -375,7 +375,12 @@ def test_markdown_escape():
 def test_labels():
     assert labels.metric_name("paper/cider") == "CIDEr (paper)" and labels.metric_name("diag/empty") == "Empty output"
     assert labels.headline(["diag/empty", "coco/bleu4", "paper/rougeL"]) == "paper/rougeL"
-    assert labels.fmt("diag/over_125_chars", 0.125) == "12.5%" and labels.fmt("paper/cider", None) == "\u2013"
+    assert labels.fmt("diag/over_125_chars", 0.125) == "12.50%" and labels.fmt("paper/cider", None) == "\u2013"
+    # the one display rule (altbench.results.numbers): the metric's scale and reported decimals, half up, no -0
+    paper = {"scale": 100.0, "signature": "bleu1|conv:paper|round:5|scale:100|ci:percentile-bootstrap"}
+    edit = {"scale": 1.0, "signature": "edit_distance|conv:paper|round:3|scale:1|ci:percentile-bootstrap"}
+    assert labels.fmt("paper/bleu1", 72.095, paper) == "72.10" and labels.fmt("paper/edit_distance", 2.688, edit) == "2.688"
+    assert labels.fmt("coco/bleu4", -1e-17) == "0.0000" and labels.fmt_ci("paper/bleu4", [-0.0, 0.0], paper) == "0.00 to 0.00"
 
 
 def _luminance(hex_colour: str) -> float:

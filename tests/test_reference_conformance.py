@@ -100,7 +100,6 @@ def _run_reference(get_score, folder: Path, references: list[str], responses: li
 
 def _assert_conforms(get_score, folder: Path, references: list[str], responses: list[str]) -> None:
     import altbench
-
     from altbench.metrics.paper import score_paper
     from altbench.results.numbers import reported
 

@@ -130,6 +130,41 @@ def test_library_defaults_equal_the_defaults_module():
         assert params(fn)["resamples"] == d.METAEVAL_RESAMPLES
 
 
+def test_library_errors_name_parameters_not_options(tmp_path):
+    """altbench.score, regress(), compare_runs and Policy are called from Python: their messages name the
+    parameter (alpha), never a CLI option (--alpha)."""
+    import altbench
+    from altbench.errors import AltbenchError
+    from altbench.stats.compare import compare_runs
+    from altbench.stats.engine import Policy
+    from altbench.stats.gate import regress
+    from altbench.stats.synthetic import write_run
+
+    a = write_run(tmp_path / "a", {"paper/rougeL": [0.1, 0.5, 0.3, 0.2]}, model="a")
+    b = write_run(tmp_path / "b", {"paper/rougeL": [0.2, 0.4, 0.3, 0.6]}, model="b")
+    calls = {
+        "resamples": lambda: altbench.score(["a"], [["a"]], resamples=0),
+        "metric_args": lambda: altbench.score(["a"], [["a"]], metric_args={"clipscore.model": "x"}),
+        "settings given for unknown metric": lambda: altbench.score(["a"], [["a"]], metric_args={"clip": {}}),
+        "alpha": lambda: regress(a, b, alpha=1.5),
+        "on_inconclusive": lambda: regress(a, b, on_inconclusive="maybe"),
+        "margin": lambda: regress(a, b, margin=-1),
+        "trials": lambda: regress(a, b, trials=0),
+        "familywise": lambda: regress(a, b, familywise="sidak"),
+        "metric 'rougeL:x'": lambda: regress(a, b, ["rougeL:x"]),
+        "no default margin for paper/other": lambda: regress(
+            write_run(tmp_path / "c", {"paper/other": [0.1, 0.2]}, model="c"),
+            write_run(tmp_path / "d", {"paper/other": [0.1, 0.3]}, model="d"), ["other"]),
+        "level": lambda: compare_runs([a, b], settings=Policy(level=1.0)),
+    }
+    for expected, call in calls.items():
+        with pytest.raises(AltbenchError) as err:
+            call()
+        message = str(err.value)
+        assert message.startswith(expected) or expected in message, (expected, message)
+        assert "--" not in message, message
+
+
 def test_no_literal_statistical_default_is_left_in_the_code():
     """Defaults are read from altbench/stats/defaults.py, never spelled as a number elsewhere."""
     import re

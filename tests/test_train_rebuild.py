@@ -58,7 +58,7 @@ def test_rebuilding_altbench_tiny_gives_the_shipped_weights(tmp_path):
     out = tmp_path / "altbench-tiny"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the README's command, as documented
     done = subprocess.run([sys.executable, "-m", "altbench", "train-baseline", "sft", "--config",
-                           "baselines/demo-sft.yaml", "--output", str(out)],
+                           "baselines/demo-sft.yaml", "--out", str(out)],
                           cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
                           timeout=1200, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -161,7 +161,7 @@ def regress_command(ctx, baseline, candidate, metrics, margin, alpha, on_inconcl
         return
     to_stdout = json_out == "-"
     for m in verdict.metrics:
-        click.echo(m.line(verdict.level), err=to_stdout)
+        click.echo(m.line(verdict.level, verdict.familywise), err=to_stdout)
     click.echo(verdict.summary(), err=to_stdout or verdict.status == "not_comparable")
     if to_stdout:
         sys.stdout.write(json.dumps(verdict.to_dict(), indent=2) + "\n")

@@ -80,7 +80,9 @@ def fmt(x: float | None, scale: float = 1.0, decimals: int | None = None, *, sig
 
 
 def fmt_p(p: float | None, missing: str = "-") -> str:
-    """A p-value: 4 decimals, or scientific below 0.0001."""
+    """A p-value: 4 decimals, or scientific below 0.0001 (exactly 0: "0")."""
     if p is None or not math.isfinite(float(p)):
         return missing
+    if p == 0:
+        return "0"
     return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"

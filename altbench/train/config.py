@@ -1,7 +1,7 @@
 """Recipe configuration: one dataclass for the three recipes, YAML loading, cross-field checks, dry-run plan.
 
 A recipe YAML holds the fields of :class:`RecipeConfig` (unknown keys are an error). Command-line values
-(``--base``, ``--data``, ``--output``) override the file. Nothing here imports torch.
+(``--base``, ``--data``, ``--out``) override the file. Nothing here imports torch.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def resolve(names: Sequence[str], metric_args: Mapping[str, Any] | None) -> dict
         if family not in FAMILIES:
             close = difflib.get_close_matches(family, FAMILIES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(FAMILIES)}"
-            raise AltbenchError(f"--metric-arg for unknown metric {family!r}{hint}")
+            raise AltbenchError(f"settings given for unknown metric {family!r}{hint}")
     resolved: dict[str, dict[str, Any]] = {}
     for family in dict.fromkeys(METRICS[n] for n in parse_metric_names(names)):
         require_metric(family)  # torch / open_clip / bert-score: the extra to install, in one line
