@@ -273,7 +273,7 @@ def test_bad_image_fails_only_its_item(case, image_run, monkeypatch):
 # -------------------------------------------------------------------------------- CLI arguments (exit 2)
 ARG_CASES: dict[str, tuple[list[str], str, bool]] = {
     "args: --limit 0": (["--limit", "0"], "Invalid value for '--limit'", True),
-    "args: --bootstrap too small": (["--bootstrap", "5"], "Invalid value for '--bootstrap'", True),
+    "args: --resamples too small": (["--resamples", "5"], "Invalid value for '--resamples'", True),
     "args: unknown convention": (["--convention", "nope"], "Invalid value for '--convention'", True),
     "args: --batch-size not a number": (["--batch-size", "many"], "Invalid value for '--batch-size'", True),
     "args: --model-arg without =": (["--model-arg", "novalue"], "--model-arg expects KEY=VALUE", False),

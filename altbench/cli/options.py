@@ -25,11 +25,19 @@ class HiddenAliases(click.Option):
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
         opts = self.opts
-        self.opts = [o for o in opts if o not in self.hidden_aliases]
+        self.opts = self.visible_opts
         try:
             return super().get_help_record(ctx)
         finally:
             self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        """Usage errors name the current spelling (``Invalid value for '--resamples'``)."""
+        return " / ".join(f"'{o}'" for o in self.visible_opts)
+
+    @property
+    def visible_opts(self) -> list[str]:
+        return [o for o in self.opts if o not in self.hidden_aliases]
 
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]

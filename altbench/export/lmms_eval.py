@@ -199,6 +199,7 @@ def _processor(task):
 
 def _scores(items):
     from altbench.data.splits import load_split
+    from altbench.results.numbers import reported, reported_decimals
     from altbench.run.predictions import PredictionRecord
     from altbench.run.scoring import score_split
 
@@ -214,8 +215,14 @@ def _scores(items):
             records[i["id"]] = PredictionRecord(i["id"], pred if ok else None, None if ok else "no response")
         scored = score_split(split, records, cfg["convention"], [i["id"] for i in items],
                              resamples=100)  # lmms-eval takes the values only: the intervals are not exported
-        _CACHE[key] = {name.replace("/", "_"): m.value for name, m in scored.metrics.items()}
+        # the values as results.json stores them (docs/results-schema.md, "How numbers are rounded")
+        _CACHE[key] = {name.replace("/", "_"): _nan_if_none(reported(m.value, reported_decimals(m.signature)))
+                       for name, m in scored.metrics.items()}
     return _CACHE[key]
+
+
+def _nan_if_none(x):
+    return float("nan") if x is None else x
 
 
 def _aggregation(metric):
