@@ -26,7 +26,7 @@ from altbench.data.splits import Split, load_split
 from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
-from altbench.models.registry import REGISTRY
+from altbench.models.registry import REGISTRY, ModelEntry
 from altbench.results import RunResults, Scoring, load_run
 from altbench.run import predictions as pred_store
 from altbench.run.lock import hold_run_folder
@@ -130,7 +130,7 @@ def check_failure_rate(rate: float) -> None:
 
 
 def _generate_and_score(config: RunConfig, progress: Progress | None, split: Split, items: list[Item],
-                        shard: Shard, entry: Any, adapter: Adapter, fp: dict, rid: str, run_dir: Path
+                        shard: Shard, entry: ModelEntry, adapter: Adapter, fp: dict, rid: str, run_dir: Path
                         ) -> RunOutcome:
     pred_path = run_dir / "predictions.jsonl"
     if shard.main:
