@@ -258,8 +258,11 @@ def test_mdpo_and_mpo_configs_are_the_references_settings():
     assert plan(mpo, 10_000)["loss"].startswith("MPO, beta 0.1: 0.8 sigmoid (DPO) + 0.2 bco_pair (delta")
     assert load_config(None, "mcmdpo").negative_image == "diffusion"  # each recipe's own reference default
     assert load_config(None, "mdpo").negative_image == "resized_crop"
-    with pytest.raises(AltbenchError, match="mpo_weights needs exactly"):
-        load_config(None, "mpo", mpo_weights={"sigmoid": 1.0})
+    for bad in ({"sigmoid": 1.0}, [0.8, 0.2, 1.0]):
+        with pytest.raises(AltbenchError, match="mpo_weights needs exactly"):
+            load_config(None, "mpo", mpo_weights=bad)
+    with pytest.raises(AltbenchError, match="mpo_weights must be numbers"):
+        load_config(None, "mpo", mpo_weights={"sigmoid": "high", "bco_pair": 0.2, "sft": 1.0})
     with pytest.raises(AltbenchError, match="adam_beta2"):
         load_config(None, "mdpo", adam_beta2=1.5)
 

@@ -156,10 +156,13 @@ class RecipeConfig:
             raise AltbenchError("diffusion_step must be in 0..999")
         if not 0 < self.adam_beta2 < 1:
             raise AltbenchError("adam_beta2 must be in (0, 1)")
-        if set(self.mpo_weights) != set(MPO_LOSS_TYPES):
-            raise AltbenchError(f"mpo_weights needs exactly {', '.join(MPO_LOSS_TYPES)}, got "
-                                f"{', '.join(sorted(self.mpo_weights)) or 'none'}")
-        self.mpo_weights = {name: float(self.mpo_weights[name]) for name in MPO_LOSS_TYPES}
+        if not isinstance(self.mpo_weights, dict) or set(self.mpo_weights) != set(MPO_LOSS_TYPES):
+            raise AltbenchError(f"mpo_weights needs exactly {', '.join(MPO_LOSS_TYPES)} as a mapping, got "
+                                f"{self.mpo_weights!r}")
+        try:
+            self.mpo_weights = {name: float(self.mpo_weights[name]) for name in MPO_LOSS_TYPES}
+        except (TypeError, ValueError):
+            raise AltbenchError(f"mpo_weights must be numbers, got {self.mpo_weights!r}") from None
         if self.lora:
             unknown = set(self.lora) - {"r", "alpha", "dropout", "target_modules"}
             if unknown:
