@@ -56,7 +56,7 @@ COMMANDS = {
     "meta-eval": ("altbench.cli.metaeval_cmd:metaeval_command",
                   "How well each metric agrees with human judgments (Kendall tau, pairwise accuracy)."),
     "train-baseline": ("altbench.cli.train_cmd:train_command",
-                       "Train an SFT, DPO or MCM-DPO baseline with TRL (paper or CPU demo recipes)."),
+                       "Train an SFT, DPO, MCM-DPO, mDPO or MPO baseline with TRL (paper or CPU demo recipes)."),
 }
 
 
