@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
+    exit_if_short,
+    max_failure_rate_option,
     model_metric_settings,
     parse_model_args,
     print_results,
@@ -28,13 +30,19 @@ DEFAULT_MODEL = "altbench-tiny"
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
 @seed_option("Seed of the run (part of its fingerprint) and of the bootstrap.")
+@max_failure_rate_option
 @scoring_options
-def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images,
-                metrics, metric_args, metrics_config):
+def run_command(model, split, model_args, limit, batch_size, out, seed, max_failure_rate, convention, resamples,
+                data_root, images, metrics, metric_args, metrics_config):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
-    where an interrupted run stopped.
+    where an interrupted run stopped. One run writes a run folder at a time: a second run of the same
+    folder is refused while the first is running.
+
+    Exit status: 0 done; 2 a user error (bad input, an OS error such as a full disk, the folder in use);
+    5 when nothing was scored (every item failed, e.g. an API that is down) or more than --max-failure-rate
+    of the items failed. The results are written in every case, failures listed; re-running retries them.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -43,7 +51,8 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, conventi
     names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
                        images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
-                       out=out, resamples=resamples, metrics=names, metric_args=settings)
+                       out=out, resamples=resamples, metrics=names, metric_args=settings,
+                       max_failure_rate=max_failure_rate)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
         task = bar.add_task("generate", total=None)
@@ -52,3 +61,4 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, conventi
         click.echo(f"resumed: {outcome.resumed} items already predicted, {outcome.generated} generated now")
     print_results(outcome.run, outcome.scoring)
     click.echo(f"wrote {outcome.run_dir}/results.json")
+    exit_if_short(outcome.scoring, max_failure_rate, outcome.run_dir / "results.json", retry=True)
