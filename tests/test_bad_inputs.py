@@ -194,6 +194,9 @@ PREDICTION_CASES: dict[str, tuple[bytes | None, str]] = {
     "predictions: ids not in the split": (_preds([{"id": "99", "prediction": "x", "error": None}]),
                                           "prediction id(s) are not in split split.jsonl (e.g. '99')"),
     "predictions: file does not exist": (None, "cannot read predictions"),
+    "predictions: one id, two different texts": (
+        _preds([*GOOD, {"id": "1", "prediction": "a grey circle", "error": None}]),
+        "preds.jsonl: lines 1 and 3 give different predictions for id '1' (keep one)"),
 }
 
 
@@ -219,6 +222,18 @@ def test_predictions_with_bom_are_read(tmp_path):
     result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
     assert result.exit_code == 0, result.output
     assert load_run(tmp_path / "scored").headline.counts["scored"] == 2
+
+
+def test_retried_failures_and_repeated_predictions_are_read(tmp_path):
+    """What a run's own file holds after retries: a failure, then the prediction for the same id; an
+    identical repeat of a prediction is harmless too. A failure never replaces a prediction."""
+    split = make_split(tmp_path)
+    failed = {"id": "1", "prediction": None, "error": "TimeoutError: the endpoint did not answer"}
+    (tmp_path / "preds.jsonl").write_bytes(_preds([failed, GOOD[1], GOOD[0], GOOD[0], {**failed, "id": "2"}]))
+    result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
+    assert result.exit_code == 0, result.output
+    counts = load_run(tmp_path / "scored").headline.counts
+    assert (counts["scored"], counts["failed"]) == (2, 0)
 
 
 # ------------------------------------------------------------------------- images (the item fails, exit 0)
