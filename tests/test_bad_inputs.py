@@ -236,6 +236,33 @@ def test_retried_failures_and_repeated_predictions_are_read(tmp_path):
     assert (counts["scored"], counts["failed"]) == (2, 0)
 
 
+def test_empty_references_are_scored_as_the_reference_does_counted_and_named(tmp_path):
+    """An item whose reference is empty or blank scores 0 on every overlap metric, as in get_score.py (the
+    paper convention must stay equal to it), so it is not refused: it is counted and named in results.json,
+    on the console and on the report page."""
+    split = make_split(tmp_path, jsonl([row(1), {**row(2, "b.png"), "chosen": ""}, {**row(3), "chosen": " \t"}]))
+    (tmp_path / "preds.jsonl").write_bytes(_preds([*GOOD, {"id": "3", "prediction": "a square", "error": None}]))
+    result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
+    assert result.exit_code == 0, result.output
+    assert ("2 items have an empty reference (ids 2, 3): scored as the reference scorer does, 0 on every "
+            "overlap metric") in " ".join(result.output.split())
+    data = json.loads((tmp_path / "scored" / "results.json").read_text())
+    scoring = data["scorings"][data["headline"]]
+    assert scoring["counts"]["empty_reference"] == 2 and scoring["empty_references"] == ["2", "3"]
+    run = load_run(tmp_path / "scored")
+    assert run.headline.empty_references == ["2", "3"]
+    assert [run.headline.rows()[i].scores["paper/rougeL"] for i in "23"] == [0.0, 0.0]
+    report = invoke(["report", "scored", "--out", "report", "--no-images"])
+    assert report.exit_code == 0, report.output
+    page = " ".join((tmp_path / "report" / "index.html").read_text().split())
+    assert "2 items have an empty reference (ids 2, 3)" in page
+    # a results file written before the field existed still loads, with nothing counted
+    del scoring["empty_references"], scoring["counts"]["empty_reference"]
+    (tmp_path / "scored" / "results.json").write_text(json.dumps(data))
+    old = load_run(tmp_path / "scored").headline
+    assert old.empty_references == [] and old.counts.get("empty_reference", 0) == 0
+
+
 # ------------------------------------------------------------------------- images (the item fails, exit 0)
 IMAGE_CASES: dict[str, tuple[Callable[[Path], None] | None, str]] = {
     "image: truncated": (lambda p: p.write_bytes(png(64, 64)[:60]), "cannot decode image"),

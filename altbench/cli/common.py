@@ -107,6 +107,9 @@ def print_results(run: Any, scoring: Any) -> None:
     console.print(table)
     c = scoring.counts
     console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")
+    note = scoring.empty_reference_note()
+    if note:
+        console.print(note, markup=False)
     metric_failures = scoring.metric_failures
     for key, reasons in metric_failures.items():
         base = key.split(".")[0]

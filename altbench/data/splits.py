@@ -65,6 +65,13 @@ class Split:
         return self._sha256
 
     @cached_property
+    def empty_reference_ids(self) -> frozenset[str]:
+        """Items whose every reference is empty or blank. The reference scorer (get_score.py) scores them,
+        0 on every overlap metric, and the paper convention must stay equal to it: so they are scored, and
+        counted and named in the results (``counts.empty_reference``), never refused or dropped silently."""
+        return frozenset(item.id for item in self.items if not any(ref.strip() for ref in item.references))
+
+    @cached_property
     def _sha256(self) -> str:
         # computed once per loaded split: the run id, the run header and the scoring all ask for it, and
         # each computation reads every image

@@ -100,7 +100,8 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
              ("Convention", str(res.get("convention") or DASH)),
              ("Scorings", scorings_text(run))]
     blocks: list[Block] = [Facts(facts)]
-    for note in run.notes + ([group.items_note] if group.items_note else []):
+    empty_refs = run.headline.empty_reference_note(shown=20)
+    for note in run.notes + ([group.items_note] if group.items_note else []) + ([empty_refs] if empty_refs else []):
         blocks.append(P(note, "note"))
     blocks += [H("Metrics", 2, "metrics")]
     if run.metrics:
@@ -183,7 +184,10 @@ def markdown_summary(run: RunData, top: int = 3) -> str:
              (f"- scored {c.get('scored', 0)}, failed {c.get('failed', 0)}, missing {c.get('missing', 0)}, "
               f"empty {c.get('empty', 0)}"),
              f"- convention: {md_escape(run.results.get('convention', '-'))}",
-             f"- scorings: {md_escape(scorings_text(run))}", ""]
+             f"- scorings: {md_escape(scorings_text(run))}"]
+    empty_refs = run.headline.empty_reference_note(shown=20)
+    lines += [f"- {md_escape(empty_refs)}"] if empty_refs else []
+    lines.append("")
     if run.metrics:
         lines += ["| Metric | Value | 95% CI | n |", "|---|---:|---|---:|"]
         for key in labels.metric_order(list(run.metrics)):

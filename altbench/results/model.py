@@ -132,8 +132,9 @@ class Scoring:
     model_metrics: model-based metrics asked for (``clipscore``, ...), with ``metric_models`` saying which
                   model scored and ``metric_failures`` the items each could not score, by reason.
     items:        the evaluated subset of the split.
-    counts:       ``items`` (evaluated), ``scored``, ``failed``, ``missing``, ``empty``.
+    counts:       ``items`` (evaluated), ``scored``, ``failed``, ``missing``, ``empty``, ``empty_reference``.
     failures:     ``[{"id", "error"}]`` of failed generations (never scored as empty text).
+    empty_references: scored items whose reference is empty or blank (scored as the reference scorer does).
     scores_path:  the per-item file; :meth:`rows` reads it once.
     """
 
@@ -148,6 +149,7 @@ class Scoring:
     model_metrics: list[str] = field(default_factory=list)
     metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)
     metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    empty_references: list[str] = field(default_factory=list)
     bootstrap: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     versions: dict[str, str | None] = field(default_factory=dict)
@@ -174,6 +176,16 @@ class Scoring:
         """Orders scorings: more items evaluated, then more scored, more conventions, more metrics."""
         return (self.items.n_evaluated, int(self.counts.get("scored", 0)), len(self.conventions), len(self.metrics))
 
+    def empty_reference_note(self, shown: int = 5) -> str | None:
+        """One sentence naming the scored items whose reference is empty (None when there are none)."""
+        ids = self.empty_references
+        if not ids:
+            return None
+        named = ", ".join(ids[:shown]) + (f", ... ({len(ids) - shown} more in results.json)" if len(ids) > shown else "")
+        what = "1 item has" if len(ids) == 1 else f"{len(ids)} items have"
+        return (f"{what} an empty reference (id{'s' if len(ids) > 1 else ''} {named}): scored as the reference "
+                "scorer does, 0 on every overlap metric")
+
     def summary_dict(self) -> dict[str, Any]:
         """What results.json stores for this scoring (the per-item rows live in :attr:`scores_file`)."""
         out: dict[str, Any] = {
@@ -183,6 +195,7 @@ class Scoring:
                       "ids_sha256": self.items.ids_sha256},
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "counts": self.counts, "failures": self.failures, "missing": self.missing,
+            "empty_references": self.empty_references,
             "bootstrap": self.bootstrap, "seed": self.seed, "versions": self.versions,
             "git_commit": self.git_commit, "timestamps": self.timestamps, "scores_file": self.scores_file,
         }

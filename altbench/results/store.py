@@ -123,6 +123,7 @@ def _scoring(key: str, d: dict[str, Any], folder: Path, where: Path, scores_file
         metrics=metrics, counts=counts, items=subset, failures=list(d.get("failures") or []),
         missing=[str(i) for i in d.get("missing") or []], model_metrics=list(d.get("model_metrics") or []),
         metric_failures=dict(d.get("metric_failures") or {}), metric_models=dict(d.get("metric_models") or {}),
+        empty_references=[str(i) for i in d.get("empty_references") or []],
         bootstrap=dict(d.get("bootstrap") or {}), seed=int(d.get("seed") or 0),
         versions=dict(d.get("versions") or {}), git_commit=d.get("git_commit"),
         timestamps=dict(d.get("timestamps") or {}), scores_file=scores_file, scores_path=folder / scores_file)

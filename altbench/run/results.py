@@ -86,7 +86,7 @@ def to_scoring(scored: ScoredRun, *, split: Split, evaluated_ids: Sequence[str],
         key=key, convention=convention, conventions=list(scored.conventions), metrics=metrics,
         counts=dict(scored.counts), items=items, failures=list(scored.failures), missing=list(scored.missing),
         model_metrics=list(model_metrics), metric_failures=scored.metric_failures,
-        metric_models=scored.metric_models,
+        metric_models=scored.metric_models, empty_references=list(scored.empty_references),
         bootstrap={"resamples": resamples, "seed": seed, "method": "percentile, paired over items", "level": 0.95},
         seed=seed, versions=versions(), git_commit=git_commit(),
         timestamps={"started": started, "finished": utc_now()})
