@@ -338,6 +338,15 @@ def test_unknown_command_refused(tmp_path):
     assert_refused(tmp_path, ["rn"], "No such command 'rn'", usage=True)
 
 
+def test_export_subcommand_typo_is_not_taken_for_a_run_folder(finished_run, tmp_path):
+    """`export RUN` is short for `export results RUN`, but a first argument that is neither a subcommand nor
+    an existing path is a typo to name, not a run folder to look for."""
+    assert_refused(tmp_path, ["export", "reslts", "out", "--out", "t.csv"],
+                   "export: 'reslts' is neither a subcommand (results, lmms-eval) nor an existing run folder; "
+                   "did you mean 'results'?")
+    assert_refused(tmp_path, ["export", "ot", "--out", "t.csv"], "'ot' is neither a subcommand")
+
+
 # --------------------------------------------------------------------------- run folders (CLI-visible only)
 @pytest.fixture
 def finished_run(tmp_path) -> Path:
