@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from altbench.errors import AltbenchError
+from altbench.metrics.model.options import API, option_syntax
 from altbench.results.model import ItemScores, MetricResult, RunResults, Scoring
 from altbench.results.store import load_run as _load_run
 
@@ -176,14 +177,16 @@ def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
     conventions_for(convention)
     names = _metric_names(metrics)
     settings = {name: dict(opts) for name, opts in (metric_args or {}).items()}
-    check_model_metrics(names, settings)
+    with option_syntax(API):  # messages name metric_args, not the CLI's --metric-arg
+        check_model_metrics(names, settings)
     if resamples < 1:
         raise AltbenchError(f"resamples must be at least 1, got {resamples}")
     split, preds = in_memory_split(predictions, references, contexts, images, ids)
     records = {i: PredictionRecord(i, p, None) for i, p in preds.items()}
     evaluated = [item.id for item in split.items]
-    scored = score_split(split, records, convention, evaluated, resamples=resamples, seed=seed, metrics=names,
-                         metric_args=settings)
+    with option_syntax(API):
+        scored = score_split(split, records, convention, evaluated, resamples=resamples, seed=seed,
+                             metrics=names, metric_args=settings)
     scoring, rows = to_scoring(scored, split=split, evaluated_ids=evaluated, convention=convention, seed=seed,
                                resamples=resamples, started=started, model_metrics=names, metric_args=settings)
     scoring.set_rows(rows)
@@ -212,7 +215,8 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
                        seed=seed, convention=convention, out=Path(out) if out is not None else None,
                        runs_root=Path(runs_root), resamples=resamples, metrics=_metric_names(metrics),
                        metric_args={k: dict(v) for k, v in (metric_args or {}).items()})
-    return run(config, progress=progress)
+    with option_syntax(API):  # messages name metric_args, not the CLI's --metric-arg
+        return run(config, progress=progress)
 
 
 def load_run(path: str | Path) -> RunResults:

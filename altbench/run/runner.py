@@ -86,7 +86,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     conventions_for(config.convention)  # fail on a bad convention before any generation
     check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
-        raise AltbenchError(f"--batch-size must be at least 1, got {config.batch_size}")
+        raise AltbenchError(f"batch_size must be at least 1, got {config.batch_size}")  # the CLI checks its own
     split = load_split(config.split, config.data_root, config.images)
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
     shard = Shard.from_env()
