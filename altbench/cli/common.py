@@ -96,7 +96,7 @@ def print_results(run: Any, scoring: Any) -> None:
 
     console = Console()
     items = scoring.items
-    title = (f"{run.model_name} on {run.split_name} "
+    title = (f"{run.display_name} on {run.split_name} "
              f"({items.n_evaluated}/{items.n_split} items{', subset' if items.subset else ''})")
     table = Table(title=title)
     for col in ("metric", "value", "95% CI", "n"):

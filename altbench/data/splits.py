@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from altbench.data import demo, hf_splits, sample_download
 from altbench.data.formats import read_test_jsonl, read_train_json
 from altbench.data.images import Resolver, image_bytes
 from altbench.data.items import Item
+from altbench.data.location import DataLocation, absolute
 from altbench.errors import DataError
 
 PLATFORMS = {"talt": "twitter", "palt": "pinterest"}
@@ -50,12 +51,18 @@ for _short, _platform in PLATFORMS.items():
 
 @dataclass(frozen=True)
 class Split:
-    """A resolved split: its items in file order, and where they came from."""
+    """A resolved split: its items in file order, and where they came from.
+
+    source:   what the results record as the split's origin (file as given, ``embedded demo v1``, a spec).
+    location: the data root, split file and image folder it was read from, as absolute paths (None for the
+              embedded and in-memory splits): recorded with runs so later commands find the data again.
+    """
 
     name: str
     items: tuple[Item, ...]
     source: str
     part: str
+    location: DataLocation | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -97,7 +104,7 @@ def load_split(name: str, data_root: Path | None = None, images: Path | None = N
         hf = hf_splits.parse(name)  # Parquet, a datasets folder, hf:ORG/NAME (docs/api.md)
         if hf is not None:
             items, part = hf_splits.read_items(hf, images, cache_dir())
-            return Split(hf.name, tuple(items), hf.spec, part)
+            return Split(hf.name, tuple(items), hf.spec, part, DataLocation(images=absolute(images)) if images else None)
         path = Path(name)
         if path.suffix in {".jsonl", ".json"} or path.exists():
             return _custom_split(path, images)
@@ -135,16 +142,18 @@ def _reference_split(spec: SplitSpec, root: Path) -> Split:
         raise DataError(f"split {spec.name}: {index} not found")
     image_root = root / spec.platform / "image" / f"{spec.platform}_{spec.part}"
     reader = read_test_jsonl if spec.part == "test" else read_train_json
-    return Split(spec.name, tuple(reader(index, image_root, spec.platform)), str(index), spec.part)
+    location = DataLocation(absolute(root), absolute(index), absolute(image_root))
+    return Split(spec.name, tuple(reader(index, image_root, spec.platform)), str(index), spec.part, location)
 
 
 def _custom_split(path: Path, images: Path | None) -> Split:
     if not path.is_file():
         raise DataError(f"split file {path} not found")
     image_root = images or path.parent
+    location = DataLocation(split_file=absolute(path), images=absolute(image_root))
     if path.suffix == ".json" and _starts_with_array(path):
-        return Split(path.name, tuple(read_train_json(path, image_root, path.stem)), str(path), "train")
-    return Split(path.name, tuple(read_test_jsonl(path, image_root, path.stem)), str(path), "test")
+        return Split(path.name, tuple(read_train_json(path, image_root, path.stem)), str(path), "train", location)
+    return Split(path.name, tuple(read_test_jsonl(path, image_root, path.stem)), str(path), "test", location)
 
 
 def _starts_with_array(path: Path) -> bool:

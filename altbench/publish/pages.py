@@ -36,6 +36,7 @@ class LeaderboardConfig:
     alpha: float = ranks.DEFAULT_ALPHA
     resamples: int = ranks.DEFAULT_RESAMPLES  # bootstrap resamples and permutation trials of the engine
     seed: int = 0
+    names: dict[Path, str] = field(default_factory=dict)  # display names by run folder, over the runs' own
 
     @property
     def policy(self) -> Policy:

@@ -67,7 +67,7 @@ __all__ = ["FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "w
 
 
 def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
-    runs = load_runs(cfg.runs)
+    runs = load_runs(cfg.runs, cfg.names)
     if not runs:
         raise AltbenchError("no runs given")
     groups = group_by_split(runs)

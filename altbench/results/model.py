@@ -14,9 +14,11 @@ scoring's per-item file on first use (:func:`read_item_scores`).
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from altbench.errors import DataError
@@ -24,6 +26,27 @@ from altbench.io import iter_objects
 
 SCHEMA = "altbench.results/2"
 SCHEMA_V1 = "altbench.results/1"
+
+
+_STEP = re.compile(r"(checkpoint|step|epoch|ckpt)[-_]?\d+|final|best|last|latest", re.IGNORECASE)
+
+
+def short_model_name(name: str) -> str:
+    """A model name as people read it. A checkpoint given as a path (``/home/me/checkpoints/tiny-mcmdpo``)
+    is its folder's name: the absolute path says where it lay on one machine, not what it is; a step folder
+    (``checkpoint-500``, ``final``) keeps its parent (``sft-run/checkpoint-500``). A name is taken for a path
+    when it is absolute or starts with ``./``, ``../`` or ``~``, or names a folder that exists; registry
+    names (``retrieval``, ``hf:ORG/NAME``) stay as they are."""
+    looks_like_path = name.startswith(("/", "./", "../", "~", os.sep)) or (
+        ("/" in name or os.sep in name) and ":" not in name and Path(name).expanduser().is_dir())
+    if not looks_like_path:
+        return name
+    path = PurePath(name.rstrip("/" + os.sep))
+    if not path.name or path.name in (".", ".."):
+        return name
+    if _STEP.fullmatch(path.name) and path.parent.name:
+        return f"{path.parent.name}/{path.name}"
+    return path.name
 
 
 def finite_or_none(x: float | None) -> float | None:
@@ -217,8 +240,10 @@ class RunResults:
 
     path:    the run folder (or the folder ``altbench score --out`` wrote).
     run_id:  the run's fingerprint hash (see docs/results-schema.md).
-    model:   ``name``, ``target``, ``fingerprint``; ``predictions`` for a scored foreign file.
-    split:   ``name``, ``source``, ``n_items``, ``sha256`` (of the split's content).
+    model:   ``name``, ``target``, ``fingerprint``; ``display_name`` (``run --name``: provenance, not part of
+             the fingerprint); ``predictions`` for a scored foreign file.
+    split:   ``name``, ``source``, ``n_items``, ``sha256`` (of the split's content), ``location`` (where its
+             data was found: :class:`altbench.data.location.DataLocation`).
     scorings: by key, in the order they were first written.
     schema:  the schema the file was read as (version 1 files are read as one scoring).
     """
@@ -233,6 +258,12 @@ class RunResults:
     @property
     def model_name(self) -> str:
         return str(self.model.get("name") or "unnamed model")
+
+    @property
+    def display_name(self) -> str:
+        """What people read: the run's ``--name``, else a short form of the model name (never a long path)."""
+        given = self.model.get("display_name")
+        return str(given) if given else short_model_name(self.model_name)
 
     @property
     def split_name(self) -> str:

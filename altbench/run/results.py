@@ -56,8 +56,12 @@ def git_commit() -> str | None:
 
 
 def split_header(split: Split) -> dict[str, Any]:
-    """The run's split: name, source, size and content hash (the evaluated subset is per scoring)."""
-    return {"name": split.name, "source": split.source, "n_items": len(split), "sha256": split.sha256()}
+    """The run's split: name, source, size and content hash (the evaluated subset is per scoring), and where
+    its data was found this time (provenance: later commands find the references and images there)."""
+    header = {"name": split.name, "source": split.source, "n_items": len(split), "sha256": split.sha256()}
+    if split.location is not None:
+        header["location"] = split.location.to_dict()
+    return header
 
 
 def key_for(split: Split, evaluated_ids: Sequence[str], *, convention: str, seed: int, resamples: int,

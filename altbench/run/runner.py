@@ -26,6 +26,7 @@ from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY
 from altbench.results import RunResults, Scoring, load_run
+from altbench.results.model import short_model_name
 from altbench.run import predictions as pred_store
 from altbench.run.results import key_for, store_scoring, utc_now
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
@@ -51,6 +52,7 @@ class RunConfig:
     resamples: int = 10_000
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
+    name: str | None = None  # display name; provenance, not identity (None: the recorded one, else a default)
 
 
 @dataclass
@@ -96,15 +98,18 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
     pred_path = run_dir / "predictions.jsonl"
+    provenance = {"environment": adapter.environment(), "name": config.name,
+                  "default_name": short_model_name(entry.name),
+                  "data": split.location.to_dict() if split.location else None}
     if shard.main:
-        _claim(run_dir, fp, rid, adapter.environment())
+        display_name = _claim(run_dir, fp, rid, **provenance)
         cut = pred_store.repair_tail(pred_path)
         if cut:
             log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
         shard.merge(run_dir, pred_path, items)  # rank files an interrupted distributed run left
     shard.barrier()
     if not shard.main:
-        _claim(run_dir, fp, rid, adapter.environment())
+        display_name = _claim(run_dir, fp, rid, **provenance)
     started = utc_now()
 
     done = pred_store.read(pred_path) if pred_path.exists() else {}
@@ -134,8 +139,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
                          metrics=config.metrics, metric_args=config.metric_args)
     run_results, scoring = store_scoring(
-        run_dir, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp}, split=split,
-        scored=scored, started=started, **settings)
+        run_dir, run_id=rid, split=split, scored=scored, started=started, **settings,
+        model={"name": entry.name, "target": entry.target, "fingerprint": fp, "display_name": display_name})
     shard.barrier()
     return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
 
@@ -210,8 +215,14 @@ class Shard:
             part.unlink()
 
 
-def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any]) -> None:
-    """Create the run folder, or check that an existing one belongs to this very run."""
+def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any], name: str | None, default_name: str,
+           data: dict[str, str] | None) -> str:
+    """Create the run folder, or check that an existing one belongs to this very run; returns its display name.
+
+    The libraries generation runs on, the display name and where the split's data was found are provenance,
+    not identity: recorded in run.json beside the fingerprint, never hashed into the run id. A re-run records
+    a new ``name`` or data location (the latest wins); without ``name`` the recorded one stays.
+    """
     meta_path = run_dir / "run.json"
     if meta_path.exists():
         try:
@@ -223,12 +234,20 @@ def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any]) -> No
             changed = sorted(k for k in set(old) | set(fp) if old.get(k) != fp.get(k))
             raise AltbenchError(f"{run_dir} holds a different run (changed: {', '.join(changed) or '?'}); "
                                 "choose another --out or delete that folder")
-        return
+        updated = {**existing, "name": name or existing.get("name") or default_name}
+        if data:
+            updated["data"] = data
+        if updated != existing:
+            write_json_atomic(meta_path, updated)
+        return str(updated["name"])
     if (run_dir / "predictions.jsonl").exists():
         raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
-    # the libraries generation runs on are provenance, not identity: recorded here, never hashed into run_id
-    write_json_atomic(meta_path, {"run_id": rid, "fingerprint": fp, "environment": environment,
-                                  "created": utc_now()})
+    meta = {"run_id": rid, "fingerprint": fp, "name": name or default_name, "environment": environment,
+            "created": utc_now()}
+    if data:
+        meta["data"] = data
+    write_json_atomic(meta_path, meta)
+    return str(meta["name"])
 
 
 def _warm_up_meteor() -> None:
