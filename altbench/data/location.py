@@ -60,6 +60,26 @@ def recorded_location(*headers: Any) -> DataLocation | None:
     return None
 
 
+def recorded_data_roots(runs: Path) -> dict[str, set[str]]:
+    """Split name -> the data roots the runs under ``runs`` found it in (from their run.json), where those
+    folders still exist: what ``altbench splits`` suggests when it finds a split nowhere else."""
+    import json
+
+    found: dict[str, set[str]] = {}
+    if not runs.is_dir():
+        return found
+    for meta_path in runs.rglob("run.json"):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            name = meta["fingerprint"]["split"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a readable run.json: nothing to suggest from it
+        location = DataLocation.from_dict(meta.get("data"))
+        if isinstance(name, str) and location is not None and location.data_root and Path(location.data_root).is_dir():
+            found.setdefault(name, set()).add(location.data_root)
+    return found
+
+
 def reload_split(name: str, source: str | None, sha256: str | None, location: DataLocation | None = None,
                  data_root: Path | None = None, images: Path | None = None):
     """The split a run was scored on, checked against its content hash ``sha256``; never downloads.

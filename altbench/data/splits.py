@@ -125,7 +125,10 @@ def _root_for(spec: SplitSpec, data_root: Path | None) -> Path:
             index = root / spec.platform / f"{spec.platform}_{spec.part}.json"
             if data_root or _env_path("ALTBENCH_DATA"):
                 if not index.is_file():
-                    raise DataError(f"split {spec.name}: {index} not found (check --data-root / ALTBENCH_DATA)")
+                    # the folder came from an option or $ALTBENCH_DATA: name the file, not one command's option
+                    given = "" if data_root else " (the folder $ALTBENCH_DATA names)"
+                    raise DataError(f"split {spec.name}: {index} not found{given}; the released sample's layout "
+                                    f"is DIR/{spec.platform}/{spec.platform}_{spec.part}.json")
             else:
                 sample_download.download(root, spec.platform, spec.part)
         return root
@@ -167,17 +170,26 @@ def _env_path(var: str) -> Path | None:
 
 
 def describe_splits(data_root: Path | None = None) -> list[dict]:
-    """One row per named split: name, item count (or why unavailable) and where it comes from."""
+    """One row per named split: name, item count, where it comes from, and for a split that cannot be
+    loaded, ``problem``: where it was looked for and how to point at the data (never downloads)."""
     rows = []
     for spec in SPLITS.values():
+        row = {"name": spec.name, "description": spec.description, "items": None, "source": "", "problem": None}
         try:
             if spec.source == "sample" and not (data_root or _env_path("ALTBENCH_DATA")):
                 root = cache_dir() / "mcmdpo-sample"
                 if not sample_download.is_complete(root, spec.platform, spec.part):
-                    raise DataError("not downloaded yet (fetched on first use when online)")
+                    raise DataError(f"not in {root} (the cache: no --data-root given, $ALTBENCH_DATA unset); pass "
+                                    "--data-root DIR or set ALTBENCH_DATA to the folder holding the released "
+                                    "sample (DIR/twitter/twitter_test.json, ...), or run one online once to "
+                                    "download it")
+            if spec.source == "full" and not (data_root or _env_path("ALTBENCH_FULL_DATA")):
+                raise DataError("need the full TAlt/PAlt data: pass --data-root DIR or set ALTBENCH_FULL_DATA "
+                                "(layout: DIR/twitter/twitter_test.json, DIR/pinterest/pinterest_train.json, ...)")
             split = load_split(spec.name, data_root)
-            rows.append({"name": spec.name, "items": len(split), "source": split.source,
-                         "description": spec.description})
+            row.update(items=len(split), source=split.source)
         except DataError as exc:
-            rows.append({"name": spec.name, "items": None, "source": str(exc), "description": spec.description})
+            row.update(source="not found" if spec.source == "sample" else "full data not given",
+                       problem=str(exc).removeprefix(f"split {spec.name}: "))
+        rows.append(row)
     return rows
