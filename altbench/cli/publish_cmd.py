@@ -65,8 +65,9 @@ def _labels_file(path: Path) -> dict[Path, str]:
 
 @click.command("leaderboard")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("leaderboards"),
-              show_default=True, help="Folder of the generated site (files an earlier build made are replaced).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="Folder of the generated site (files an earlier build made are replaced). "
+                                      "The committed leaderboards/ is rebuilt by leaderboards/build.sh only.")
 @click.option("--title", default="altbench leaderboard", show_default=True, help="Site title.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Significance level of the paired tests behind the ranks.")

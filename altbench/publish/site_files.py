@@ -12,13 +12,21 @@ from altbench.publish.html import (
 )
 
 MANIFEST = "site-manifest.json"
+# In a folder holding this file (the repository's leaderboards/), only leaderboards/build.sh writes: any other
+# command's site there would replace the committed pages of every split (e.g. a README example run in a
+# checkout). The build script's module passes ``committed=True``.
+COMMITTED_MARKER = ".altbench-committed-site"
 
 
-def write_site(site: Site, out: Path) -> tuple[dict[str, int], list[str]]:
+def write_site(site: Site, out: Path, committed: bool = False) -> tuple[dict[str, int], list[str]]:
     """Write the files; remove files an earlier build made that this one no longer makes.
 
-    Refuses to overwrite a file that the previous build (per its manifest) did not generate.
+    Refuses to overwrite a file that the previous build (per its manifest) did not generate, and to write into
+    a committed site (a folder holding :data:`COMMITTED_MARKER`) unless ``committed`` says this is its rebuild.
     """
+    if (out / COMMITTED_MARKER).is_file() and not committed:
+        raise AltbenchError(f"{out} holds the committed leaderboard, which only leaderboards/build.sh rewrites; "
+                            "write this site elsewhere (--out DIR)")
     manifest_path = out / MANIFEST
     previous: list[str] = []
     if manifest_path.is_file():
