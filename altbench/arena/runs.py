@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from altbench.data.location import DataLocation, recorded_location, reload_split
+from altbench.data.location import DataLocation, recorded_location
+from altbench.data.reload import reload_split
 from altbench.data.splits import Split, load_split
 from altbench.errors import AltbenchError, DataError
 from altbench.results.model import short_model_name

@@ -18,7 +18,7 @@ def splits_command(data_root):
     from rich.console import Console
     from rich.table import Table
 
-    from altbench.data.location import recorded_data_roots
+    from altbench.data.reload import recorded_data_roots
     from altbench.data.splits import describe_splits
 
     rows = describe_splits(data_root)

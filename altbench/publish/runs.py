@@ -245,15 +245,17 @@ def attach_items(group: SplitGroup, data_root: Path | None = None, images: Path 
     ``location``, else run.json's ``data``). Never downloads. The split's content hash must match the one the
     runs were scored on; when it does not, the note says what is missing or changed.
     """
-    from altbench.data.location import recorded_location, reload_split
+    from altbench.data.location import recorded_location
+    from altbench.data.reload import reload_split
 
     location = recorded_location(*(r.run.split.get("location") for r in group.runs),
                                  *(r.run_meta.get("data") for r in group.runs))
     try:
         split = reload_split(group.name, group.source, group.sha256, location, data_root, images)
     except AltbenchError as exc:
-        group.items_note = (f"split {group.name} could not be loaded, so context, references and images are not "
-                            f"shown: {exc} (--data-root / --images say where the data is)")
+        reason = str(exc).removeprefix(f"split {group.name}: ")
+        group.items_note = (f"split {group.name} could not be loaded: {reason}; context, references and images "
+                            "are not shown (--data-root / --images say where the data is)")
         log.warning("%s", group.items_note)
         return
     group.items = {item.id: item for item in split.items}

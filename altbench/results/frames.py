@@ -73,7 +73,8 @@ def resolve_split(run: RunResults, split: Split | str | Path | None = None, data
     (where the run recorded its data, unless ``data_root``/``images`` say otherwise), a split that cannot be
     loaded or differs only leaves references and context out, with a warning that says what is missing.
     """
-    from altbench.data.location import recorded_location, reload_split
+    from altbench.data.location import recorded_location
+    from altbench.data.reload import reload_split
     from altbench.data.splits import Split, load_split
 
     if split is None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from altbench.data.location import absolute, recorded_location, reload_split
+from altbench.data.location import absolute, recorded_location
+from altbench.data.reload import reload_split
 from altbench.data.splits import load_split
 from altbench.errors import AltbenchError, DataError
 from altbench.helper import second_core
