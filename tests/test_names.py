@@ -5,6 +5,7 @@ take overrides (``--label RUN=NAME``, ``--labels FILE``)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,13 @@ def test_leaderboard_label_overrides(tmp_path):
         res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site2", "--no-images", *bad)
         lines = [x for x in res.output.splitlines() if x.strip()]
         assert res.exit_code == 2 and len(lines) == 1 and message in lines[0], res.output
+    pytest.importorskip("yaml")
+    (tmp_path / "labels.yaml").write_text(f"{b}: TF-IDF (yaml)\n")
+    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--bootstrap", "200", "--no-images",
+                 "--labels", tmp_path / "labels.yaml")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "site" / "data" / "index--summary-synthetic.json").read_text())
+    assert {r["model"] for r in summary["rows"]} == {"tiny-mcmdpo", "TF-IDF (yaml)"}
     labels.write_text("[1, 2]")
     res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site2", "--labels", labels)
     assert res.exit_code == 2 and "expected a mapping of run folder -> name" in res.output
@@ -123,3 +131,19 @@ def test_arena_labels_are_display_names(tmp_path):
         assert res.exit_code == 0, res.output
     assert [r.label for r in load_runs([tmp_path / "a", tmp_path / "b"])] == ["context-echo (mine)",
                                                                               "retrieval (mine)"]
+
+
+def test_a_checkpoint_run_is_named_after_its_folder(tmp_path, monkeypatch):
+    """`run --model path/to/checkpoint`: the default display name is the folder's name, not the path."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from altbench.models.hf_files import shipped_folder
+
+    checkpoint = tmp_path / "checkpoints" / "tiny-mcmdpo"
+    shutil.copytree(shipped_folder("altbench-tiny"), checkpoint)
+    res = invoke("run", "--model", checkpoint, "--split", "demo", "--limit", "2", "--bootstrap", "100",
+                 "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["name"] == "tiny-mcmdpo"
+    assert load_run(tmp_path / "run").model_name == str(checkpoint)  # the identity keeps the path it ran
+    assert "tiny-mcmdpo on demo" in res.output and str(checkpoint) not in res.output.split("\n")[0]
