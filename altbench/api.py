@@ -199,13 +199,18 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
              convention: str = "paper", out: str | Path | None = None, runs_root: str | Path = "runs",
              resamples: int = 10_000, metrics: str | Sequence[str] = (),
              metric_args: Mapping[str, Mapping[str, Any]] | None = None, name: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> RunOutcome:
+             progress: Callable[[int, int], None] | None = None, max_failure_rate: float = 1.0) -> RunOutcome:
     """``altbench run``: generate with ``model`` on ``split`` into a resumable run folder, then score.
 
     Arguments are the CLI's options (``model_args`` = ``--model-arg``; ``out`` the run folder, default
-    ``runs_root/<model>/<split>-<run id>``; ``name`` the display name, provenance and not identity). Returns the :class:`~altbench.run.runner.RunOutcome`:
-    ``.run`` (the :class:`~altbench.results.RunResults` with every scoring of the folder), ``.scoring``
+    ``runs_root/<model>/<split>-<run id>``; ``name`` the display name, provenance and not identity). Returns
+    the :class:`~altbench.run.runner.RunOutcome`: ``.run`` (the :class:`~altbench.results.RunResults` with every scoring of the folder), ``.scoring``
     (the :class:`~altbench.results.Scoring` this call made), ``.run_dir``, ``.generated``, ``.resumed``.
+
+    A run whose items all failed (an API that is down) still returns, its failures in the results: check
+    ``.ok``, or ``.shortfall`` for the reason (nothing scored, or more than ``max_failure_rate`` of the items
+    unscored), where the CLI exits with status 5. Raises :class:`~altbench.errors.AltbenchError` for bad
+    arguments and for a run folder another process is writing.
     """
     from altbench.run.runner import RunConfig, run
 
@@ -214,7 +219,8 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
                        images=Path(images) if images is not None else None, limit=limit, batch_size=batch_size,
                        seed=seed, convention=convention, out=Path(out) if out is not None else None,
                        runs_root=Path(runs_root), resamples=resamples, metrics=_metric_names(metrics),
-                       metric_args={k: dict(v) for k, v in (metric_args or {}).items()}, name=name)
+                       metric_args={k: dict(v) for k, v in (metric_args or {}).items()}, name=name,
+                       max_failure_rate=max_failure_rate)
     with option_syntax(API):  # messages name metric_args, not the CLI's --metric-arg
         return run(config, progress=progress)
 

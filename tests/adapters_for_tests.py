@@ -26,3 +26,28 @@ class Flaky(Adapter):
         if bad & {it.id for it in items}:
             raise RuntimeError("model exploded")
         return [Generation(it.id, f"{img.size[0]}px {it.context[:20]}") for it, img in zip(items, images)]
+
+
+class Gated(Adapter):
+    """Echoes the context once the file ALTBENCH_TEST_GATE exists, so a test decides when generation ends.
+
+    On its first batch it creates ALTBENCH_TEST_STARTED/<pid>: the process got past start-up (and past the
+    run folder's lock) into generation. The two-minute wait is a safety valve for a test that never opens
+    the gate, not a timing the tests rely on.
+    """
+
+    uses_images = False
+
+    def generate(self, items, images):
+        from pathlib import Path
+
+        started = os.environ.get("ALTBENCH_TEST_STARTED")
+        if started:
+            Path(started, str(os.getpid())).touch()
+        gate = Path(os.environ["ALTBENCH_TEST_GATE"])
+        give_up = time.monotonic() + 120
+        while not gate.exists():
+            if time.monotonic() > give_up:
+                raise RuntimeError(f"the test never opened the gate {gate}")
+            time.sleep(0.01)
+        return [Generation(it.id, it.context[:60]) for it in items]

@@ -219,9 +219,7 @@ def test_every_fault_is_retried_or_counted_and_no_secret_is_written(
 ):
     monkeypatch.setenv(KEY_ENV, KEY)
     caplog.set_level(logging.INFO, logger="altbench.models.openai_api")
-    started = time.monotonic()
-    out = run(_config(server, split_file, tmp_path))
-    assert time.monotonic() - started < 30
+    out = run(_config(server, split_file, tmp_path))  # a stalled request ends by its timeout: item 6 below
 
     counts = out.results["counts"]
     assert counts == {"items": 12, "scored": 8, "failed": 4, "missing": 0, "empty": 0, "empty_reference": 0}
@@ -312,6 +310,31 @@ def test_a_rejected_key_stops_the_run_with_one_line(server, split_file, tmp_path
         ],
     )
     assert result.exit_code == 2 and "refused the key" in result.output and "sk-wrong" not in result.output
+
+
+def test_an_endpoint_that_is_down_fails_every_item_and_the_run_exits_5(split_file, tmp_path):
+    """Nothing listens on the port: every item fails (counted, listed, written) and the run says so with its
+    exit status instead of 0; a re-run retries them."""
+    import socket
+
+    from altbench.cli import EXIT_INCOMPLETE, cli
+    from altbench.results import load_run
+
+    with socket.socket() as sock:  # a port that was free a moment ago: connections to it are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path, images = split_file
+    args = ["run", "--model", "openai-compatible", "--split", str(path), "--images", str(images),
+            "--model-arg", f"base_url=http://127.0.0.1:{port}/v1", "--model-arg", "model=test-vlm",
+            "--model-arg", "max_retries=0", "--model-arg", "backoff=0.01", "--out", str(tmp_path / "down")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EXIT_INCOMPLETE, result.output
+    assert "scored 0, failed 12" in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("altbench: error:")]
+    expected = (f"altbench: error: nothing scored: all 12 items failed; the results, failures listed, are in "
+                f"{tmp_path / 'down'}/results.json; re-run the same command to retry the failed items")
+    assert errors == [expected]
+    assert load_run(tmp_path / "down").headline.counts["failed"] == 12
 
 
 def test_a_hosted_api_without_its_key_is_a_clear_error(monkeypatch):

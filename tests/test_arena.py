@@ -123,6 +123,35 @@ def test_an_outage_resumes_from_the_cache_and_no_battle_is_judged_twice(tmp_path
     assert answered_twice == len(judge.requests) - 60  # repeats are only the requests refused during the outage
 
 
+def test_requests_now_counts_only_requests_sent(tmp_path, demo_split):
+    runs = length_runs(tmp_path, demo_split, n=10)
+    with FakeJudge() as judge:
+        judge.down = True  # down from the start: after three failures in a row the rest is never sent
+        result = arena([runs["short"], runs["long"]], judge, retries=0, max_consecutive_failures=3, concurrency=1)
+    b = result["battles"]
+    assert len(judge.requests) == 3 and b["unique_requests"] == 20
+    assert b["requests_now"] == 3 and b["requests_not_sent"] == 17
+    assert b["with_outcome"] == 0 and b["failures"]["api"] == 10
+
+
+def test_an_arena_that_judged_nothing_exits_5_after_writing_its_result(tmp_path, demo_split):
+    from altbench.cli import EXIT_INCOMPLETE
+
+    runs = length_runs(tmp_path, demo_split, n=4)
+    with FakeJudge() as judge:
+        judge.down = True
+        args = ["arena", str(runs["short"]), str(runs["long"]), "--judge", "fake-judge", "--judge-url", judge.url,
+                "--judge-arg", "retries=0", "--judge-arg", "backoff=0.01", "--out", str(tmp_path / "arena")]
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code == EXIT_INCOMPLETE, res.output
+    assert "battles: 0 with an outcome of 4" in res.stdout
+    lines = [line for line in res.stderr.splitlines() if line.startswith("altbench: error:")]
+    assert "Traceback" not in res.stderr
+    assert len(lines) == 1 and lines[0].startswith("altbench: error: no battle was judged (api: 4); "), lines
+    saved = json.loads((tmp_path / "arena" / "arena.json").read_text())  # written all the same
+    assert saved["battles"]["with_outcome"] == 0 and saved["battles"]["failures"]["api"] == 4
+
+
 def test_failures_are_counted_never_dropped(tmp_path, demo_split):
     items = demo_split.items[:6]
     runs = length_runs(tmp_path, demo_split, n=6, long={items[0].id: None, items[1].id: "BADBODY a b c d e f g"})

@@ -48,6 +48,21 @@ def test_kendall_known_values_and_scipy_variants():
     assert nan_out["kendall_tau_b"]["value"] == pytest.approx(out["kendall_tau_b"]["value"])
 
 
+def test_kendall_tau_b_and_c_against_hand_counts():
+    # counted pair by pair over the 28 pairs of the fixture below: 20 concordant, 1 discordant ((0.2, 2) vs
+    # (0.3, 1)), 2 tied in m only, 5 tied in h only, none tied in both. Then
+    #   tau-b = (P - Q) / sqrt((n0 - t_m) (n0 - t_h)) = 19 / sqrt(26 * 23)
+    #   tau-c = 2 (P - Q) / (n^2 (k - 1) / k), k = min(6 distinct m, 4 distinct h) = 4: 38 / 48 = 19 / 24
+    m = [0.1, 0.4, 0.4, 0.2, 0.9, 0.3, 0.3, 0.8]
+    h = [1, 3, 2, 2, 4, 1, 2, 4]
+    assert agreement.kendall(m, h, "b") == pytest.approx(19 / math.sqrt(26 * 23), abs=1e-12)
+    assert agreement.kendall(m, h, "c") == pytest.approx(19 / 24, abs=1e-12)
+    # a 4 x 2 table in perfect reverse order: P = 0, Q = 4, t_h = 2. tau-b cannot reach -1 on a non-square
+    # table (-4 / sqrt(6 * 4)); tau-c can: 2 * -4 / (16 * (2 - 1) / 2) = -1
+    assert agreement.kendall([1, 2, 3, 4], [2, 2, 1, 1], "b") == pytest.approx(-4 / math.sqrt(24), abs=1e-12)
+    assert agreement.kendall([1, 2, 3, 4], [2, 2, 1, 1], "c") == pytest.approx(-1.0, abs=1e-12)
+
+
 def test_pairwise_accuracy_ties_as_in_pascal50s():
     labels = agreement.human_labels(["a", "b", "a", "b", "tie", "tie"], seed=0)
     assert labels[:4].tolist() == [1, 0, 1, 0] and set(labels[4:].tolist()) <= {0, 1}

@@ -100,7 +100,7 @@ def test_corpus_metric_effect_size_uses_the_bootstrap_se():
 
 
 # ------------------------------------------------------------------------------------ parity: sacrebleu
-sacrebleu = pytest.importorskip("sacrebleu")
+# only these tests need sacrebleu (the dev extra): its absence skips them here, in the fixture, not the module
 
 
 def _sentences(rng, n, vocab, lo=4, hi=15):
@@ -119,7 +119,7 @@ def _sacrebleu_aggregator(metric):
 
 @pytest.fixture(scope="module")
 def bleu_systems():
-    from sacrebleu.metrics import BLEU
+    BLEU = pytest.importorskip("sacrebleu.metrics").BLEU
 
     rng = np.random.default_rng(2024)
     vocab = np.array([f"w{i}" for i in range(40)])
@@ -212,3 +212,20 @@ def test_permutation_p_value_agrees_with_scipy_exact_test():
                                    alternative="two-sided")
     (res,) = compare_pairs([_blocks(a), _blocks(b)], [(0, 1)], resamples=100, trials=40_000, seed=0)
     assert res[0].p_permutation == pytest.approx(exact.pvalue, abs=0.006)
+
+
+def test_the_module_runs_without_sacrebleu(tmp_path):
+    """Without sacrebleu (a core install), only its two parity tests skip: the Holm, permutation and scipy
+    tests of this module still run."""
+    import subprocess
+    import sys
+
+    (tmp_path / "no_sacrebleu.py").write_text("import sys\nsys.modules['sacrebleu'] = None\n"
+                                              "sys.modules['sacrebleu.metrics'] = None\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no_sacrebleu", "-p", "no:cacheprovider",
+                           __file__, "-k", "not without_sacrebleu", "-rs"],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    counts = __import__("re").search(r"(\d+) passed, (\d+) skipped", proc.stdout)
+    assert counts and int(counts[1]) >= 10 and int(counts[2]) == 2, proc.stdout[-2000:]

@@ -1,5 +1,6 @@
-"""Recipe mechanics on the tiny offline LLaVA: DPO and MCM-DPO start at ln 2, stay finite, their margins
-rise, every trainable parameter changes, and the saved checkpoint reloads through the registry."""
+"""Recipe mechanics on the tiny offline LLaVA: DPO and MCM-DPO start at ln 2, mDPO at 3 ln 2, MPO at 1.2 ln 2 plus
+the chosen tokens' NLL (policy = reference); all stay finite, their margins rise, every trainable parameter
+changes, and the saved checkpoint reloads through the registry."""
 
 from __future__ import annotations
 
@@ -43,11 +44,14 @@ def _run(recipe, tmp_path, items, steps=8, **overrides):
     return trainer, logs, before
 
 
-def _check_common(trainer, logs, before, steps):
+LN2 = math.log(2)
+
+
+def _check_common(trainer, logs, before, steps, initial=LN2):
     assert len(logs) == steps
-    assert logs[0]["loss"] == pytest.approx(math.log(2), abs=1e-5)  # policy == reference at step 1
+    assert logs[0]["loss"] == pytest.approx(initial, abs=1e-5)  # policy == reference at step 1
     assert all(math.isfinite(h["loss"]) for h in logs)
-    assert sum(h["loss"] for h in logs[-3:]) / 3 < math.log(2)
+    assert sum(h["loss"] for h in logs[-3:]) / 3 < initial
     # LLaVA reads the vision tower's second-to-last layer, so its last layer and post-norm get no gradient
     unused = ("vision_tower.encoder.layers.1.", "vision_tower.post_layernorm")
     unchanged = [n for n, p in trainer.model.named_parameters()
@@ -73,6 +77,42 @@ def test_mcmdpo_mechanics_and_reload(tmp_path, demo_items):
     _rising(logs, "rewards/margins")
     _rising(logs, "rewards/image_margins")
     _rising(logs, "rewards/context_margins")
+
+
+def test_mdpo_mechanics(tmp_path, demo_items):
+    trainer, logs, before = _run("mdpo", tmp_path, demo_items)
+    _check_common(trainer, logs, before, 8, initial=3 * math.log(2))  # three sigmoids at 0
+    _rising(logs, "rewards/margins")
+    _rising(logs, "rewards/imageless_margins")  # the chosen answer with its image over the corrupted image
+
+
+def chosen_nll(trainer, rows) -> float:
+    """Mean NLL of the chosen completion tokens of ``rows`` under the model, from its plain logits (not TRL's fused
+    head): the SFT term of MPO's first step, computed independently."""
+    batch = trainer.data_collator(rows)
+    n = len(rows)
+    with torch.no_grad():
+        logits = trainer.model(**{k: batch[k][:n] for k in ("input_ids", "attention_mask", "pixel_values")}).logits
+    logps = logits[:, :-1].log_softmax(-1).gather(2, batch["input_ids"][:n, 1:, None]).squeeze(2)
+    mask = batch["completion_mask"][:n, 1:].bool()
+    return float(-logps[mask].mean())
+
+
+def test_mpo_mechanics(tmp_path, demo_items):
+    items = demo_items[:4]  # one batch of 4 holds every item, so step 1's tokens are known whatever the order
+    config = load_config("baselines/demo-mpo.yaml", "mpo", max_steps=8, logging_steps=1,
+                         per_device_train_batch_size=4, learning_rate=2e-3, warmup_ratio=0.0,
+                         lr_scheduler_type="constant")
+    trainer, _ = build(config, str(tmp_path / "out"), items=items, base_dir=str(tmp_path))
+    nll = chosen_nll(trainer, [trainer.train_dataset[i] for i in range(4)])
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    # 0.8 ln 2 (DPO) + 0.2 * 2 ln 2 (BCO: delta is 0 while all rewards are) + 1.0 * NLL
+    _check_common(trainer, logs, before, 8, initial=1.2 * math.log(2) + nll)
+    assert logs[0]["loss/sft"] == pytest.approx(nll, abs=1e-5) and logs[0]["bco_delta"] == 0.0
+    _rising(logs, "rewards/margins")
+    assert logs[-1]["loss/sft"] < nll and logs[-1]["bco_delta"] != 0.0
 
 
 @pytest.mark.parametrize("kind", ["rotate", "random", "black"])
@@ -110,11 +150,12 @@ def test_dry_run_cli_prints_paper_plan():
     from altbench.cli import cli
 
     for recipe, batch, lr, epochs in (("sft", 128, "2e-05", "1"), ("dpo", 64, "5e-07", "1"),
-                                      ("mcmdpo", 64, "5e-07", "2")):
+                                      ("mcmdpo", 64, "5e-07", "2"), ("mdpo", 32, "1e-05", "3"),
+                                      ("mpo", 256, "1e-06", "1")):
         result = CliRunner().invoke(cli, ["train-baseline", recipe, "--config", f"baselines/{recipe}.yaml",
                                           "--dry-run"])
         assert result.exit_code == 0, result.output
-        assert f"effective batch         {batch} = 1 per device" in result.output or f"{batch} = 1" in result.output
+        assert f"effective batch         {batch} = " in result.output
         assert lr in result.output and f"epochs                  {epochs}" in result.output
 
 
@@ -135,7 +176,8 @@ def test_cheap_imports_do_not_load_torch():
     import sys
 
     code = ("import sys, altbench.cli.train_cmd, altbench.train.config, altbench.train.mcmdpo, "
-            "altbench.train.negatives; assert 'torch' not in sys.modules, 'torch imported'")
+            "altbench.train.mdpo, altbench.train.mpo, altbench.train.negatives; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
 
 

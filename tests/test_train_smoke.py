@@ -45,7 +45,8 @@ def _recipe(path: Path) -> str:
 
 def test_every_recipe_config_is_covered():
     names = {p.name for p in CONFIGS}
-    assert {"sft.yaml", "dpo.yaml", "mcmdpo.yaml", "mcmdpo-lora-1gpu.yaml", "demo-sft.yaml"} <= names
+    assert {"sft.yaml", "dpo.yaml", "mcmdpo.yaml", "mcmdpo-lora-1gpu.yaml", "demo-sft.yaml", "mdpo.yaml", "mpo.yaml",
+            "demo-mdpo.yaml", "demo-mpo.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -94,15 +95,17 @@ def test_smoke_needs_an_architecture_it_can_build(tiny_dir):
         smoke_config(load_config(None, "sft", base_architecture="mllama"), tiny_dir)
 
 
-def test_cli_smoke_flag(tmp_path):
+@pytest.mark.parametrize("recipe", ["dpo", "mdpo", "mpo"])
+def test_cli_smoke_flag(tmp_path, recipe):
     from click.testing import CliRunner
 
     from altbench.cli import cli
 
-    result = CliRunner().invoke(cli, ["train-baseline", "dpo", "--config", "baselines/dpo.yaml", "--smoke",
-                                      "--output", str(tmp_path / "dpo")])
+    result = CliRunner().invoke(cli, ["train-baseline", recipe, "--config", f"baselines/{recipe}.yaml", "--smoke",
+                                      "--output", str(tmp_path / recipe)])
     assert result.exit_code == 0, result.output
-    assert "global_step 2" in result.output and (tmp_path / "dpo" / "model.safetensors").is_file()
+    assert "global_step 2" in result.output and (tmp_path / recipe / "model.safetensors").is_file()
+    assert json.loads((tmp_path / recipe / "altbench.json").read_text())["recipe"] == recipe
 
 
 @pytest.fixture(scope="module")

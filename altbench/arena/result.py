@@ -121,7 +121,9 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
     result["battles"] = {"possible": len(items) * len(pairs), "with_outcome": int(decided.sum()),
                          "without_outcome": sum(total.values()), "failures": total,
                          "unique_requests": len(battles.judged),
-                         "requests_now": usage["requests"]["answers"] + usage["requests"]["api_failures"],
+                         # sent to the judge now, answered or failed; not those held back once it was down
+                         "requests_now": sum(1 for o in battles.judged if o.sent),
+                         "requests_not_sent": sum(1 for o in battles.judged if o.status == "api" and not o.sent),
                          "answers_from_cache": usage["from_cache"]["answers"]}
     if total["api"]:
         log.warning("arena: %d battle(s) had no judge answer; re-run the same command to ask only for those",

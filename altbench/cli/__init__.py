@@ -1,7 +1,23 @@
 """The ``altbench`` command: a thin click shell over the pipeline modules.
 
 Subcommands are imported lazily, so ``altbench --help`` and ``altbench score`` never import torch.
-User errors (:class:`~altbench.errors.AltbenchError`) become one line on stderr and exit status 2.
+User errors (:class:`~altbench.errors.AltbenchError`) and OS errors (a full disk, a read-only folder, a
+refused permission: any :class:`OSError`, never a bug's exception) become one line on stderr, exit status 2.
+
+Exit status, every command:
+
+====  ============================================================================================
+0     done
+1     ``regress``: a regression
+2     a user error: bad input, a wrong name or option, an OS error on the user's paths, a run folder in
+      use by another run; nothing was written (a run keeps the batches it finished)
+3     ``regress``: inconclusive (``--on-inconclusive fail``, the default)
+4     ``compare`` / ``regress``: the runs are not comparable
+5     ``run``, ``score``, ``arena``: the command ran and wrote its results, but scored (judged) nothing, or
+      more items went unscored than ``--max-failure-rate`` allows; the failures are listed in the results,
+      and re-running the same command retries them
+130   interrupted (Ctrl-C); finished batches are kept
+====  ============================================================================================
 """
 
 from __future__ import annotations
@@ -13,8 +29,12 @@ import sys
 import click
 
 from altbench import __version__
-from altbench.errors import AltbenchError
+from altbench.errors import AltbenchError, describe_os_error
 from altbench.extras import extra_for_module, install_hint
+
+EXIT_USER_ERROR = 2
+# the results are written, but nothing was scored or judged, or more failed than --max-failure-rate allows
+EXIT_INCOMPLETE = 5
 
 COMMANDS = {
     "run": ("altbench.cli.run_cmd:run_command", "Generate predictions with a model on a split, then score them."),
@@ -36,7 +56,7 @@ COMMANDS = {
     "meta-eval": ("altbench.cli.metaeval_cmd:metaeval_command",
                   "How well each metric agrees with human judgments (Kendall tau, pairwise accuracy)."),
     "train-baseline": ("altbench.cli.train_cmd:train_command",
-                       "Train an SFT, DPO or MCM-DPO baseline with TRL (paper or CPU demo recipes)."),
+                       "Train an SFT, DPO, MCM-DPO, mDPO or MPO baseline with TRL (paper or CPU demo recipes)."),
 }
 
 
@@ -61,6 +81,12 @@ class LazyGroup(click.Group):
         except AltbenchError as exc:
             click.echo(f"altbench: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # an OS error no code path translated (the writers name their file themselves): still one line
+            # with its path; only OSError, so a bug keeps its traceback
+            click.echo(f"altbench: error: {describe_os_error(exc, ctx.invoked_subcommand or 'altbench')}",
+                       err=True)
+            ctx.exit(EXIT_USER_ERROR)
         except ModuleNotFoundError as exc:
             # safety net behind the explicit `altbench.extras.require` checks: a module of an optional extra
             # that some code path imports without checking still gives the one-line fix, not a traceback

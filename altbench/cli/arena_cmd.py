@@ -58,6 +58,9 @@ def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model:
     Ratings: the Davidson Bradley-Terry model with ties on an Elo-like scale (mean 1000), with 95% bootstrap
     intervals over items. Judgements are cached: re-running after an outage asks only for what is missing.
     See docs/arena.md.
+
+    Exit status: 0 done; 2 a user error (bad runs or judge options, an OS error); 5 when no battle got an
+    outcome (e.g. the judge is down): the result is printed and written all the same, failures counted.
     """
     from altbench.arena import ArenaSettings, run_arena
 
@@ -74,10 +77,25 @@ def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model:
         render_arena_page(result, out)  # index.html and arena.json
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _print_table(result)
+        if out is not None:
+            click.echo(f"wrote {out / 'arena.json'} and {out / 'index.html'}")
+    _exit_if_nothing_judged(result, out)
+
+
+def _exit_if_nothing_judged(result: dict, out: Path | None) -> None:
+    """Exit 5 (after the result was printed and written) when no battle has an outcome."""
+    from altbench.cli import EXIT_INCOMPLETE
+
+    battles = result["battles"]
+    if battles["with_outcome"]:
         return
-    _print_table(result)
-    if out is not None:
-        click.echo(f"wrote {out / 'arena.json'} and {out / 'index.html'}")
+    failed = ", ".join(f"{k}: {v}" for k, v in battles["failures"].items() if v) or "there was none to judge"
+    where = f"; the result, failures counted, is in {out / 'arena.json'}" if out is not None else ""
+    click.echo(f"altbench: error: no battle was judged ({failed}){where}; re-run the same command to ask the "
+               "judge for the missing ones (answers are cached)", err=True)
+    click.get_current_context().exit(EXIT_INCOMPLETE)
 
 
 def _print_table(result: dict) -> None:

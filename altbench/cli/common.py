@@ -48,6 +48,24 @@ def model_metric_settings(metrics: tuple[str, ...], pairs: tuple[str, ...], conf
     return names, settings
 
 
+max_failure_rate_option = click.option(
+    "--max-failure-rate", type=click.FloatRange(0, 1), default=1.0, show_default=True, metavar="FRACTION",
+    help="Exit with status 5 when more than this share of the items went unscored (failed or missing), e.g. "
+         "0.05 in CI. A scoring of nothing always exits 5. The results are written either way.")
+
+
+def exit_if_short(scoring: Any, max_failure_rate: float, results: Path, retry: bool) -> None:
+    """Exit with status 5 (after the results were written and printed) when ``scoring`` scored nothing or
+    left more than ``max_failure_rate`` of its items unscored. retry: a re-run retries the failed items."""
+    from altbench.cli import EXIT_INCOMPLETE
+
+    reason = scoring.shortfall(max_failure_rate, "--max-failure-rate")
+    if reason is None:
+        return
+    advice = "; re-run the same command to retry the failed items" if retry else ""
+    click.echo(f"altbench: error: {reason}; the results, failures listed, are in {results}{advice}", err=True)
+    click.get_current_context().exit(EXIT_INCOMPLETE)
+
 
 def scoring_options(fn):
     """The options `run` and `score` share: convention, bootstrap, where the data is, model-based metrics."""

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import (
+    exit_if_short,
+    max_failure_rate_option,
     model_metric_settings,
     parse_model_args,
     print_results,
@@ -31,13 +33,19 @@ DEFAULT_MODEL = "altbench-tiny"
               help="Display name on tables and pages (not part of the run's identity: renaming resumes the same "
                    "run). Default: the name recorded by an earlier run, else the model name (a checkpoint "
                    "path: its folder's name).")
+@max_failure_rate_option
 @scoring_options
-def run_command(model, split, model_args, limit, batch_size, out, seed, name, convention, resamples, data_root,
-                images, metrics, metric_args, metrics_config):
+def run_command(model, split, model_args, limit, batch_size, out, seed, name, max_failure_rate, convention,
+                resamples, data_root, images, metrics, metric_args, metrics_config):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
-    where an interrupted run stopped.
+    where an interrupted run stopped. One run writes a run folder at a time: a second run of the same
+    folder is refused while the first is running.
+
+    Exit status: 0 done; 2 a user error (bad input, an OS error such as a full disk, the folder in use);
+    5 when nothing was scored (every item failed, e.g. an API that is down) or more than --max-failure-rate
+    of the items failed. The results are written in every case, failures listed; re-running retries them.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -46,7 +54,8 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, name, co
     names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
                        images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
-                       out=out, resamples=resamples, metrics=names, metric_args=settings, name=name)
+                       out=out, resamples=resamples, metrics=names, metric_args=settings, name=name,
+                       max_failure_rate=max_failure_rate)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
         task = bar.add_task("generate", total=None)
@@ -55,3 +64,4 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, name, co
         click.echo(f"resumed: {outcome.resumed} items already predicted, {outcome.generated} generated now")
     print_results(outcome.run, outcome.scoring)
     click.echo(f"wrote {outcome.run_dir}/results.json")
+    exit_if_short(outcome.scoring, max_failure_rate, outcome.run_dir / "results.json", retry=True)

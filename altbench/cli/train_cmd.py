@@ -1,4 +1,5 @@
-"""``altbench train-baseline sft|dpo|mcmdpo``: the built-in training recipes (torch imported only to train)."""
+"""``altbench train-baseline sft|dpo|mcmdpo|mdpo|mpo``: the built-in training recipes (torch imported only to
+train)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from altbench.cli.common import data_root_option, images_option
 
 
 @click.command("train-baseline")
-@click.argument("recipe", type=click.Choice(["sft", "dpo", "mcmdpo"]))
+@click.argument("recipe", type=click.Choice(["sft", "dpo", "mcmdpo", "mdpo", "mpo"]))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Recipe YAML (baselines/<recipe>*.yaml). Default: the small CPU demo settings.")
 @click.option("--base", default=None, help="Starting model: registry name, checkpoint folder or hub id "
@@ -27,7 +28,7 @@ from altbench.cli.common import data_root_option, images_option
 @images_option
 def train_command(recipe, config_path, base, data, output, max_steps, max_items, seed, smoke, dry_run, data_root,
                   images):
-    """Train an SFT, DPO or MCM-DPO baseline with TRL and save a checkpoint `altbench run --model` reads.
+    """Train an SFT, DPO, MCM-DPO, mDPO or MPO model with TRL and save a checkpoint `altbench run --model` reads.
 
     Multi-GPU: `accelerate launch --config_file baselines/accelerate/zero3.yaml -m altbench train-baseline ...`.
     """

@@ -24,6 +24,7 @@ from pathlib import Path
 from altbench.data.images import image_path
 from altbench.data.splits import load_split
 from altbench.errors import AltbenchError, DataError
+from altbench.io import atomic_output, write_bytes_atomic
 
 DEFAULT_TASKS = {
     "talt": ("talt-test", "talt-sample"),
@@ -66,7 +67,6 @@ def export(
     """Write the task folder; returns the exported tasks and notes on default tasks that were skipped."""
     wanted = {k: (v,) for k, v in tasks.items()} if tasks else DEFAULT_TASKS
     out = out.resolve()
-    (out / "data").mkdir(parents=True, exist_ok=True)
     metrics = metric_names(convention)
     exported, skipped, config = [], [], {}
     for task, candidates in wanted.items():
@@ -85,7 +85,7 @@ def export(
             skipped.append(f"{task}: {errors[-1]}")
             continue
         data = out / "data" / f"{task}.jsonl"
-        with open(data, "w", encoding="utf-8") as fh:
+        with atomic_output(data) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for item in split.items:
                 row = {
                     "id": item.id,
@@ -95,9 +95,7 @@ def export(
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         yaml_path = out / f"{task}.yaml"
-        yaml_path.write_text(
-            _task_yaml(task, data, metrics, max_new_tokens, num_beams, split.name), encoding="utf-8"
-        )
+        _write_text(yaml_path, _task_yaml(task, data, metrics, max_new_tokens, num_beams, split.name))
         config[task] = {
             "split": split.name,
             "split_sha256": split.sha256(),
@@ -108,9 +106,13 @@ def export(
         exported.append(ExportedTask(task, split.name, len(split), yaml_path))
     if not exported:
         raise DataError("no task could be exported: " + "; ".join(skipped))
-    (out / "altbench_tasks.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    (out / f"{UTILS}.py").write_text(_utils_source(metrics, list(config)), encoding="utf-8")
+    _write_text(out / "altbench_tasks.json", json.dumps(config, indent=2) + "\n")
+    _write_text(out / f"{UTILS}.py", _utils_source(metrics, list(config)))
     return exported, skipped
+
+
+def _write_text(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _task_yaml(

@@ -19,10 +19,12 @@ to stderr.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 import traceback
+from pathlib import Path
 
 TASK, SPLIT = "altbench", "test"
 
@@ -104,7 +106,21 @@ def _unwrap(output) -> dict:
     return {"text": text if isinstance(text, str) else json.dumps(text), "usage": usage}
 
 
+def _torchvision_on_cpu_torch() -> None:
+    """lmms-eval's wrappers import torchvision, whose PyPI build does not load beside a CPU-only torch: apply
+    altbench's ``torch_compat`` fix here too. It is loaded from its file (it needs only the standard library
+    and torch), since this interpreter may have no altbench installed."""
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchvision") is None:
+        return
+    path = Path(__file__).resolve().parents[1] / "torch_compat.py"
+    spec = importlib.util.spec_from_file_location("_altbench_torch_compat", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.import_torchvision()
+
+
 def main() -> None:
+    _torchvision_on_cpu_torch()
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")  # replies only
     os.dup2(2, 1)  # whatever libraries print goes to stderr
     sys.stdout = sys.stderr

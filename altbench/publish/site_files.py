@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from altbench import __version__
-from altbench.errors import AltbenchError
+from altbench.errors import AltbenchError, WriteError
+from altbench.io import write_bytes_atomic
 from altbench.publish.html import (
     Site,
 )
@@ -21,8 +22,12 @@ COMMITTED_MARKER = ".altbench-committed-site"
 def write_site(site: Site, out: Path, committed: bool = False) -> tuple[dict[str, int], list[str]]:
     """Write the files; remove files an earlier build made that this one no longer makes.
 
-    Refuses to overwrite a file that the previous build (per its manifest) did not generate, and to write into
-    a committed site (a folder holding :data:`COMMITTED_MARKER`) unless ``committed`` says this is its rebuild.
+    Refuses to overwrite a file that the previous build (per its manifest) did not generate. Each file is
+    replaced in one rename, and files of the earlier build are removed only once every new one is written,
+    so a build that fails (a full disk) leaves whole files of one build or the other, and a manifest that
+    names every file it may have written: re-running the command after making room finishes the job. An OS
+    error is a one-line :class:`WriteError` naming the file. A committed site (a folder holding
+    :data:`COMMITTED_MARKER`) is written only when ``committed`` says this is its rebuild.
     """
     if (out / COMMITTED_MARKER).is_file() and not committed:
         raise AltbenchError(f"{out} holds the committed leaderboard, which only leaderboards/build.sh rewrites; "
@@ -38,21 +43,38 @@ def write_site(site: Site, out: Path, committed: bool = False) -> tuple[dict[str
     if foreign:
         raise AltbenchError(f"{out}: would overwrite {foreign[0]!r}, which altbench did not generate there; "
                             "choose another --out or remove it")
+    changed = {rel: data for rel, data in sorted(site.files.items()) if not _holds(out / rel, data)}
+    stale = sorted(set(previous) - set(site.files))
+    if changed:  # claim the new files before writing any, so that a failed build's files stay ours
+        _write_manifest(manifest_path, sorted(set(previous) | set(site.files)))
+    for rel, data in changed.items():
+        write_bytes_atomic(out / rel, data, durable=False)
     removed = []
-    for rel in sorted(set(previous) - set(site.files)):
+    for rel in stale:
         path = out / rel
         if path.is_file() and ".." not in Path(rel).parts:
-            path.unlink()
+            try:
+                path.unlink()
+                _prune(path.parent, out)
+            except OSError as exc:
+                raise WriteError(path, exc) from exc
             removed.append(rel)
-            _prune(path.parent, out)
-    for rel, data in sorted(site.files.items()):
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.is_file() or path.read_bytes() != data:
-            path.write_bytes(data)
-    manifest = {"generator": f"altbench {__version__}", "files": sorted(site.files)}
-    manifest_path.write_text(json.dumps(manifest, indent=0) + "\n", encoding="utf-8")
+    _write_manifest(manifest_path, sorted(site.files))
     return {rel: len(data) for rel, data in site.files.items()}, removed
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` already holds exactly ``data`` (an unchanged page is not rewritten)."""
+    try:
+        return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _write_manifest(path: Path, files: list[str]) -> None:
+    data = (json.dumps({"generator": f"altbench {__version__}", "files": files}, indent=0) + "\n").encode("utf-8")
+    if not _holds(path, data):
+        write_bytes_atomic(path, data, durable=False)
 
 
 def _prune(folder: Path, root: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from altbench.errors import AltbenchError, DataError
+from altbench.io import atomic_output
 
 if TYPE_CHECKING:  # annotations only: model.py imports this module in its to_pandas methods
     import pandas as pd
@@ -187,18 +188,20 @@ def write_table(frames: Sequence[pd.DataFrame], out: Path, fmt: str) -> int:
 
     pd = _pandas()
     frame = pd.concat(list(frames), ignore_index=True) if frames else _frame([], [])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         from altbench.extras import require
 
         require("frames", "pyarrow", what="Parquet export")  # pandas' engine: name the extra, not pandas' hint
-        frame.to_parquet(out, engine="pyarrow", index=False)
     elif fmt == "csv":
         frame = frame.copy()
         frame["references"] = [json.dumps(r, ensure_ascii=False) if r is not None else None
                                for r in frame["references"]]
-        frame.to_csv(out, index=False)
     else:
         raise AltbenchError(f"unknown export format {fmt!r}; choose parquet or csv")
+    # written beside `out`, then renamed: a full disk leaves no partial table, an OS error is one line
+    with atomic_output(Path(out)) as tmp:
+        if fmt == "parquet":
+            frame.to_parquet(tmp, engine="pyarrow", index=False)
+        else:
+            frame.to_csv(tmp, index=False)
     return len(frame)

@@ -209,6 +209,29 @@ class Scoring:
         return (f"{what} an empty reference (id{'s' if len(ids) > 1 else ''} {named}): scored as the reference "
                 "scorer does, 0 on every overlap metric")
 
+    @property
+    def n_unscored(self) -> int:
+        """Evaluated items without scores: failed generations and missing predictions."""
+        return max(0, int(self.counts.get("items", 0)) - int(self.counts.get("scored", 0)))
+
+    def shortfall(self, max_failure_rate: float = 1.0, limit_name: str = "max_failure_rate") -> str | None:
+        """Why this scoring does not count as an evaluation, or None: nothing was scored, or more than
+        ``max_failure_rate`` of the evaluated items went unscored. ``limit_name`` names the limit in the
+        message (the CLI's ``--max-failure-rate``)."""
+        items, scored, unscored = int(self.counts.get("items", 0)), int(self.counts.get("scored", 0)), self.n_unscored
+        if scored == 0:
+            if not items:
+                return "nothing scored: no item was evaluated"
+            failed, missing = int(self.counts.get("failed", 0)), int(self.counts.get("missing", 0))
+            if failed == items:
+                return f"nothing scored: all {items} items failed"
+            parts = [f"{n} {what}" for n, what in ((failed, "failed"), (missing, "missing")) if n]
+            return f"nothing scored: {', '.join(parts)} of {items} items"
+        if unscored / items > max_failure_rate:
+            return (f"{unscored} of {items} items not scored ({100 * unscored / items:.1f}%), over {limit_name} "
+                    f"{max_failure_rate:g}")
+        return None
+
     def summary_dict(self) -> dict[str, Any]:
         """What results.json stores for this scoring (the per-item rows live in :attr:`scores_file`)."""
         out: dict[str, Any] = {

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from altbench.errors import DataError
+from altbench.errors import DataError, WriteError
 from altbench.io import write_json_atomic, write_jsonl_atomic
 from altbench.results.model import (
     SCHEMA,
@@ -171,8 +171,11 @@ def _from_v1(folder: Path, where: Path, data: dict[str, Any]) -> RunResults:
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """An exclusive lock on a run folder's results, held across read-modify-write."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only or refused folder: nothing can be stored there
+        raise WriteError(folder, exc) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

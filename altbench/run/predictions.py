@@ -12,13 +12,14 @@ Also reads the reference work's inference output (rows with ``response``, ``chos
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from altbench.errors import DataError
+from altbench.errors import DataError, WriteError
 from altbench.io import iter_objects
 from altbench.models.base import Generation
 
@@ -34,6 +35,13 @@ def repair_tail(path: Path) -> int:
     """Cut a trailing line that has no newline (a write interrupted by a kill); returns bytes cut."""
     if not path.exists():
         return 0
+    try:
+        return _repair_tail(path)
+    except OSError as exc:
+        raise WriteError(path, exc) from exc
+
+
+def _repair_tail(path: Path) -> int:
     with open(path, "rb+") as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
@@ -69,11 +77,26 @@ def append(path: Path, generations: Iterable[Generation]) -> None:
         if g.meta:
             row["meta"] = g.meta
         lines.append(json.dumps(row, ensure_ascii=False) + "\n")
-    data = "".join(lines).encode("utf-8")
-    with open(path, "ab") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    append_bytes(path, "".join(lines).encode("utf-8"))
+
+
+def append_bytes(path: Path, data: bytes) -> None:
+    """Append whole lines and fsync them. A write that fails (a full disk) is cut back to where it began, so
+    the file never ends in part of a line, and becomes a :class:`WriteError` naming ``path``."""
+    try:
+        with open(path, "ab", buffering=0) as fh:  # unbuffered: no bytes left in a buffer after a failure
+            start = fh.seek(0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[fh.write(view) :]
+                os.fsync(fh.fileno())
+            except OSError:
+                with contextlib.suppress(OSError):
+                    fh.truncate(start)
+                raise
+    except OSError as exc:
+        raise WriteError(path, exc) from exc
 
 
 def read(path: Path, allow_empty: bool = True) -> dict[str, PredictionRecord]:

@@ -3,11 +3,13 @@
 A run lives in a folder keyed by a fingerprint of everything that changes its predictions (model entry and
 arguments, adapter settings, split content hash, seed). Re-running the same command finds the folder,
 keeps every prediction already written and generates only the rest; a run with other settings gets another
-folder, or is refused if ``--out`` points at a folder of a different run.
+folder, or is refused if ``--out`` points at a folder of a different run. One process writes a run folder
+at a time (:mod:`altbench.run.lock`): a second run of the same folder is refused while the first holds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,10 +26,11 @@ from altbench.data.splits import Split, load_split
 from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
-from altbench.models.registry import REGISTRY
+from altbench.models.registry import REGISTRY, ModelEntry
 from altbench.results import RunResults, Scoring, load_run
 from altbench.results.model import short_model_name
 from altbench.run import predictions as pred_store
+from altbench.run.lock import hold_run_folder
 from altbench.run.results import key_for, store_scoring, utc_now
 from altbench.run.scoring import check_model_metrics, conventions_for, score_split
 
@@ -52,23 +55,41 @@ class RunConfig:
     resamples: int = 10_000
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
+    # the share of items that may go unscored (failed, missing) before the run counts as failed; a run that
+    # scored nothing always does. The run reports it (RunOutcome.shortfall); the CLI turns it into exit 5.
+    max_failure_rate: float = 1.0
     name: str | None = None  # display name; provenance, not identity (None: the recorded one, else a default)
 
 
 @dataclass
 class RunOutcome:
-    """run: every scoring of the run folder; scoring: the one this invocation made."""
+    """run: every scoring of the run folder; scoring: the one this invocation made.
+
+    max_failure_rate: the run's limit (:attr:`RunConfig.max_failure_rate`), which :attr:`shortfall` checks.
+    """
 
     run_dir: Path
     run: RunResults
     scoring: Scoring
     generated: int
     resumed: int
+    max_failure_rate: float = 1.0
 
     @property
     def results(self) -> dict[str, Any]:
         """This invocation's scoring with the run header, flat (see :meth:`RunResults.flat`)."""
         return self.run.flat(self.scoring)
+
+    @property
+    def shortfall(self) -> str | None:
+        """Why this run does not count as done (nothing scored, or more items unscored than
+        ``max_failure_rate`` allows), or None. Its results are written all the same."""
+        return self.scoring.shortfall(self.max_failure_rate)
+
+    @property
+    def ok(self) -> bool:
+        """Something was scored and the unscored share is within ``max_failure_rate``."""
+        return self.shortfall is None
 
 
 def fingerprint(entry_name: str, target: str, args: dict, adapter: Adapter, split: Split, seed: int) -> dict:
@@ -89,6 +110,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
         raise AltbenchError(f"batch_size must be at least 1, got {config.batch_size}")  # the CLI checks its own
+    check_failure_rate(config.max_failure_rate)
     split = load_split(config.split, config.data_root, config.images)
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
     shard = Shard.from_env()
@@ -97,6 +119,21 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
+    with contextlib.ExitStack() as held:
+        if shard.main:  # one writer per folder; the other ranks of a launch work under their main rank's lock
+            _check_owner(run_dir, fp, rid)  # a folder of another run is refused before anything is written
+            held.enter_context(hold_run_folder(run_dir))
+        return _generate_and_score(config, progress, split, items, shard, entry, adapter, fp, rid, run_dir)
+
+
+def check_failure_rate(rate: float) -> None:
+    if not 0 <= rate <= 1:
+        raise AltbenchError(f"max_failure_rate must be between 0 and 1, got {rate}")
+
+
+def _generate_and_score(config: RunConfig, progress: Progress | None, split: Split, items: list[Item],
+                        shard: Shard, entry: ModelEntry, adapter: Adapter, fp: dict, rid: str, run_dir: Path
+                        ) -> RunOutcome:
     pred_path = run_dir / "predictions.jsonl"
     provenance = {"environment": adapter.environment(), "name": config.name,
                   "default_name": short_model_name(entry.name),
@@ -132,7 +169,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         shard.barrier()
         run_results = load_run(run_dir)
         scoring = run_results.scorings[key_for(split, **settings)]  # settings hold evaluated_ids
-        return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
+        return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed,
+                          max_failure_rate=config.max_failure_rate)
     shard.merge(run_dir, pred_path, items)
 
     records = pred_store.read(pred_path) if pred_path.exists() else {}
@@ -142,7 +180,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         run_dir, run_id=rid, split=split, scored=scored, started=started, **settings,
         model={"name": entry.name, "target": entry.target, "fingerprint": fp, "display_name": display_name})
     shard.barrier()
-    return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed)
+    return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed,
+                      max_failure_rate=config.max_failure_rate)
 
 
 @dataclass(frozen=True)
@@ -207,22 +246,14 @@ class Shard:
         new = [i for i in sorted(lines, key=lambda i: order.get(i, len(order)))
                if not (i in done and done[i].error is None)]
         if new:
-            with open(pred_path, "ab") as fh:
-                fh.write("".join(lines[i] + "\n" for i in new).encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
+            pred_store.append_bytes(pred_path, "".join(lines[i] + "\n" for i in new).encode("utf-8"))
         for part in parts:
             part.unlink()
 
 
-def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any], name: str | None, default_name: str,
-           data: dict[str, str] | None) -> str:
-    """Create the run folder, or check that an existing one belongs to this very run; returns its display name.
-
-    The libraries generation runs on, the display name and where the split's data was found are provenance,
-    not identity: recorded in run.json beside the fingerprint, never hashed into the run id. A re-run records
-    a new ``name`` or data location (the latest wins); without ``name`` the recorded one stays.
-    """
+def _check_owner(run_dir: Path, fp: dict, rid: str) -> bool:
+    """Whether ``run_dir`` already belongs to this very run (False: no run there yet); refuses a folder of
+    another run, or one that cannot be told."""
     meta_path = run_dir / "run.json"
     if meta_path.exists():
         try:
@@ -234,14 +265,29 @@ def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any], name:
             changed = sorted(k for k in set(old) | set(fp) if old.get(k) != fp.get(k))
             raise AltbenchError(f"{run_dir} holds a different run (changed: {', '.join(changed) or '?'}); "
                                 "choose another --out or delete that folder")
+        return True
+    if (run_dir / "predictions.jsonl").exists():
+        raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
+    return False
+
+
+def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any], name: str | None, default_name: str,
+           data: dict[str, str] | None) -> str:
+    """Create the run folder, or check that an existing one belongs to this very run; returns its display name.
+
+    The libraries generation runs on, the display name and where the split's data was found are provenance,
+    not identity: recorded in run.json beside the fingerprint, never hashed into the run id. A re-run records
+    a new ``name`` or data location (the latest wins); without ``name`` the recorded one stays.
+    """
+    meta_path = run_dir / "run.json"
+    if _check_owner(run_dir, fp, rid):
+        existing = json.loads(meta_path.read_text(encoding="utf-8"))
         updated = {**existing, "name": name or existing.get("name") or default_name}
         if data:
             updated["data"] = data
         if updated != existing:
             write_json_atomic(meta_path, updated)
         return str(updated["name"])
-    if (run_dir / "predictions.jsonl").exists():
-        raise AltbenchError(f"{run_dir} has predictions but no run.json; choose another --out")
     meta = {"run_id": rid, "fingerprint": fp, "name": name or default_name, "environment": environment,
             "created": utc_now()}
     if data:

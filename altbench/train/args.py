@@ -1,4 +1,4 @@
-"""TrainingArguments shared by the three recipes (the lowest module of the recipe builders: no cycles)."""
+"""TrainingArguments shared by the recipes (the lowest module of the recipe builders: no cycles)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from altbench.train.config import RecipeConfig
 
 
 def common_args(config: RecipeConfig, output: str) -> dict[str, Any]:
-    """TrainingArguments shared by the three recipes (CPU-safe: everything explicit)."""
+    """TrainingArguments shared by the recipes (CPU-safe: everything explicit)."""
     return {
         "output_dir": output,
         "learning_rate": config.learning_rate,
@@ -19,6 +19,7 @@ def common_args(config: RecipeConfig, output: str) -> dict[str, Any]:
         "lr_scheduler_type": config.lr_scheduler_type,
         "warmup_steps": config.warmup_ratio,
         "weight_decay": config.weight_decay,
+        "adam_beta2": config.adam_beta2,
         "max_length": config.max_length,
         "bf16": config.bf16,
         "gradient_checkpointing": config.gradient_checkpointing,

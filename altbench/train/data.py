@@ -6,7 +6,8 @@ vision collators rewrite the rows they are given:
 - SFT:     ``{images, prompt, completion}`` (conversational; the target is ``chosen``);
 - DPO:     ``{images, prompt, chosen, rejected}``;
 - MCM-DPO: the DPO row plus ``neg_prompt`` (the question of another item, seeded by the item's index),
-  ``neg_image_path`` (that item's image, for the ``random`` negative kind) and ``index``.
+  ``neg_image_path`` (that item's image, for the ``random`` negative kind) and ``index``;
+- mDPO:    the DPO row plus ``neg_image_path`` and ``index`` (the corrupted image is made by the collator).
 
 The prompt is the chat form the evaluation adapters use: one user turn (image, then the question).
 """
@@ -59,23 +60,25 @@ def _image(path: str):
 
 
 def row_dataset(items: list, kind: str):
-    """A ``datasets.Dataset`` of TRL rows over ``items`` (``kind``: sft | dpo | mcmdpo).
+    """A ``datasets.Dataset`` of TRL rows over ``items`` (``kind``: sft | dpo | mcmdpo | mdpo).
 
     The table holds paths and texts only; images are opened by a ``set_transform`` when rows are read.
     """
     from datasets import Dataset
 
-    if kind == "mcmdpo" and len(items) < 2:
-        raise AltbenchError("MCM-DPO needs at least two training items (negative contexts)")
+    if kind in ("mcmdpo", "mdpo") and len(items) < 2:
+        name = {"mcmdpo": "MCM-DPO", "mdpo": "mDPO"}[kind]
+        raise AltbenchError(f"{name} needs at least two training items (negatives from another item)")
     table: dict[str, list] = {"image_path": [str(it.image) for it in items],
                               "question": [it.question for it in items],
                               "chosen_text": [it.chosen for it in items],
                               "rejected_text": [it.rejected or "" for it in items],
                               "index": list(range(len(items)))}
-    if kind == "mcmdpo":
+    if kind in ("mcmdpo", "mdpo"):
         others = [items[other_index(i, len(items))] for i in range(len(items))]
-        table["neg_question"] = [o.question for o in others]
         table["neg_image_path"] = [str(o.image) for o in others]
+        if kind == "mcmdpo":
+            table["neg_question"] = [o.question for o in others]
     dataset = Dataset.from_dict(table)
     dataset.set_transform(lambda batch: _rows(batch, kind))
     return dataset
@@ -90,9 +93,10 @@ def _rows(batch: dict[str, list], kind: str) -> dict[str, list]:
         return out
     out["chosen"] = [_assistant(t) for t in batch["chosen_text"]]
     out["rejected"] = [_assistant(t) for t in batch["rejected_text"]]
-    if kind == "mcmdpo":
-        out["neg_prompt"] = [_user(q) for q in batch["neg_question"]]
+    if kind in ("mcmdpo", "mdpo"):
         out["neg_image_path"] = list(batch["neg_image_path"])
         out["index"] = list(batch["index"])
+    if kind == "mcmdpo":
+        out["neg_prompt"] = [_user(q) for q in batch["neg_question"]]
     assert all(len(v) == n for v in out.values())
     return out

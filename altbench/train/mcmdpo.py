@@ -67,10 +67,10 @@ def mcmdpo_loss(policy_logps, ref_logps, beta: float = 0.1, **kwargs):
 class MCMDPOCollator:
     """Expands each preference row into its four (context, image) variants for TRL's vision collator.
 
-    ``base`` is a ``DataCollatorForVisionPreference``; rows carry ``neg_prompt``
-    and ``neg_image_path`` (see :mod:`altbench.train.data`). Tensor-level negatives (diffusion, black) replace the processed pixels
-    of the negative-image rows; one negative per item is shared by its four negative-image sequences, as in
-    the reference. Image-level negatives (crop, rotate, random) are made before processing.
+    ``base`` is a ``DataCollatorForVisionPreference``; rows carry ``neg_prompt`` and ``neg_image_path`` (see
+    :mod:`altbench.train.data`). Tensor-level negatives (diffusion, black, resized_crop) replace the processed
+    pixels of the negative-image rows; one negative per item is shared by its four negative-image sequences, as
+    in the reference. Image-level negatives (crop, rotate, random) are made before processing.
     """
 
     def __init__(self, base: Any, kind: str = "diffusion", step: int = 700, seed: int = 0) -> None:
@@ -163,29 +163,12 @@ def make_trainer_class():
             self.data_collator = MCMDPOCollator(self.data_collator, self.args.negative_image,
                                                 self.args.diffusion_step, self.args.seed)
 
-        def _sequence_logps(self, model, model_kwargs, labels, seq_len):
-            out = model(**model_kwargs, labels=labels, fused_lm_head=True)
-            return out.log_probs[:, -seq_len:].sum(dim=1)
-
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            import torch
-            from trl.models.utils import disable_gradient_checkpointing
-            from trl.trainer.utils import use_adapter
+            from altbench.train.forward import token_logps
 
             mode = "train" if self.model.training else "eval"
-            completion_mask = inputs["completion_mask"]
-            model_kwargs = {k: v for k, v in inputs.items() if k != "completion_mask"}
-            model_kwargs["use_cache"] = False
-            labels = inputs["input_ids"].masked_fill(completion_mask == 0, -100)
-            seq_len = completion_mask.size(1) - 1
-            logps = self._sequence_logps(model, model_kwargs, labels, seq_len)
-            with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
-                if self.ref_model is None:  # PEFT: the base without the adapter is the reference
-                    unwrapped = self.accelerator.unwrap_model(self.model)
-                    with use_adapter(unwrapped, adapter_name="ref" if "ref" in unwrapped.peft_config else None):
-                        ref_logps = self._sequence_logps(self.model, model_kwargs, labels, seq_len)
-                else:
-                    ref_logps = self._sequence_logps(self.ref_model, model_kwargs, labels, seq_len)
+            policy_tokens, ref_tokens, _ = token_logps(self, model, inputs)
+            logps, ref_logps = policy_tokens.sum(dim=1), ref_tokens.sum(dim=1)
             policy, ref = logps.view(8, -1), ref_logps.view(8, -1)
             losses, _ = mcmdpo_loss(policy, ref, self.beta, use_cl_reward_num=self.args.use_cl_reward_num,
                                     weights=self.args.para_weights, norm=self.args.para_norm)

@@ -116,8 +116,9 @@ def build(config: RecipeConfig, output: str, items: list | None = None, base_dir
             p.requires_grad_(False)
     # the reference's use_cross_modal_loss=False: plain DPO on the two sequences of each pair
     kind = "dpo" if config.recipe == "mcmdpo" and not config.use_cross_modal_loss else config.recipe
-    dataset = train_data.row_dataset(items, kind)
-    builder = {"sft": sft.build_trainer, "dpo": dpo.build_trainer, "mcmdpo": dpo.build_mcmdpo_trainer}
+    dataset = train_data.row_dataset(items, "dpo" if kind == "mpo" else kind)
+    builder = {"sft": sft.build_trainer, "dpo": dpo.build_trainer, "mcmdpo": dpo.build_mcmdpo_trainer,
+               "mdpo": dpo.build_mdpo_trainer, "mpo": dpo.build_mpo_trainer}
     trainer = builder[kind](config, model, processor, dataset, output, peft_config=peft_config,
                             ref_model=ref_model)
     trainer.altbench_image_mode = image_mode  # written to the card, so evaluation feeds images the same way

@@ -48,6 +48,7 @@ class Outcome:
     cached: bool = False
     error: str | None = None
     model: str | None = None
+    sent: bool = False  # the request went to the backend now (not from the cache, not held back by the breaker)
 
 
 Parser = Callable[[str], Any]
@@ -99,7 +100,7 @@ class Caller:
             completion: Completion = self.backend.complete(job.prompt, image)
         except JudgeAPIError as exc:
             self._record(ok=False, error=str(exc))
-            return Outcome("api", error=str(exc))
+            return Outcome("api", error=str(exc), sent=True)
         self._record(ok=True)
         dists = weigh(completion.text, completion.logprobs) if completion.logprobs else {}
         self.cache.put({
@@ -107,7 +108,7 @@ class Caller:
             "order": job.order, "text": completion.text, "dists": dists, "usage": completion.usage,
             "model": completion.model, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
-        return _from_text(completion.text, parse, dists, completion.usage, completion.model, cached=False)
+        return _from_text(completion.text, parse, dists, completion.usage, completion.model, cached=False, sent=True)
 
     def _record(self, ok: bool, error: str = "") -> None:
         with self._lock:
@@ -121,12 +122,13 @@ class Caller:
                             self._failures_in_row, error)
 
 
-def _from_text(text: str, parse: Parser, dists: dict, usage: dict, model: str | None, cached: bool) -> Outcome:
+def _from_text(text: str, parse: Parser, dists: dict, usage: dict, model: str | None, cached: bool,
+               sent: bool = False) -> Outcome:
     try:
         parsed = parse(text)
     except ParseError as exc:
-        return Outcome("parse", text=text, usage=usage, cached=cached, error=str(exc), model=model)
-    return Outcome("ok", text=text, parsed=parsed, dists=dists, usage=usage, cached=cached, model=model)
+        return Outcome("parse", text=text, usage=usage, cached=cached, error=str(exc), model=model, sent=sent)
+    return Outcome("ok", text=text, parsed=parsed, dists=dists, usage=usage, cached=cached, model=model, sent=sent)
 
 
 def usage_summary(outcomes: Sequence[Outcome], price_in: float | None, price_out: float | None
