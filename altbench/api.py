@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from altbench.errors import AltbenchError
+from altbench.metrics.model.options import API, option_syntax
 from altbench.results.model import ItemScores, MetricResult, RunResults, Scoring
 from altbench.results.store import load_run as _load_run
 from altbench.stats import defaults
@@ -193,14 +194,16 @@ def score(predictions: Sequence[str], references: Sequence[str | Sequence[str]],
     conventions_for(convention)
     names = _metric_names(metrics)
     settings = _metric_settings(metric_args)
-    check_model_metrics(names, settings)
+    with option_syntax(API):  # messages name metric_args, not the CLI's --metric-arg
+        check_model_metrics(names, settings)
     if resamples < 1:
         raise AltbenchError(f"resamples must be at least 1, got {resamples}")
     split, preds = in_memory_split(predictions, references, contexts, images, ids)
     records = {i: PredictionRecord(i, p, None) for i, p in preds.items()}
     evaluated = [item.id for item in split.items]
-    scored = score_split(split, records, convention, evaluated, resamples=resamples, seed=seed, metrics=names,
-                         metric_args=settings)
+    with option_syntax(API):
+        scored = score_split(split, records, convention, evaluated, resamples=resamples, seed=seed,
+                             metrics=names, metric_args=settings)
     scoring, rows = to_scoring(scored, split=split, evaluated_ids=evaluated, convention=convention, seed=seed,
                                resamples=resamples, started=started, model_metrics=names, metric_args=settings)
     scoring.set_rows(rows)
@@ -213,13 +216,13 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
              seed: int = defaults.SEED,
              convention: str = "paper", out: str | Path | None = None, runs_root: str | Path = "runs",
              resamples: int = defaults.RESAMPLES, metrics: str | Sequence[str] = (),
-             metric_args: Mapping[str, Mapping[str, Any]] | None = None,
+             metric_args: Mapping[str, Mapping[str, Any]] | None = None, name: str | None = None,
              progress: Callable[[int, int], None] | None = None, max_failure_rate: float = 1.0) -> RunOutcome:
     """``altbench run``: generate with ``model`` on ``split`` into a resumable run folder, then score.
 
     Arguments are the CLI's options (``model_args`` = ``--model-arg``; ``out`` the run folder, default
-    ``runs_root/<model>/<split>-<run id>``). Returns the :class:`~altbench.run.runner.RunOutcome`:
-    ``.run`` (the :class:`~altbench.results.RunResults` with every scoring of the folder), ``.scoring``
+    ``runs_root/<model>/<split>-<run id>``; ``name`` the display name, provenance and not identity). Returns
+    the :class:`~altbench.run.runner.RunOutcome`: ``.run`` (the :class:`~altbench.results.RunResults` with every scoring of the folder), ``.scoring``
     (the :class:`~altbench.results.Scoring` this call made), ``.run_dir``, ``.generated``, ``.resumed``.
 
     A run whose items all failed (an API that is down) still returns, its failures in the results: check
@@ -234,8 +237,9 @@ def evaluate(model: str = "altbench-tiny", split: str | Path = "demo", *,
                        images=Path(images) if images is not None else None, limit=limit, batch_size=batch_size,
                        seed=seed, convention=convention, out=Path(out) if out is not None else None,
                        runs_root=Path(runs_root), resamples=resamples, metrics=_metric_names(metrics),
-                       metric_args=_metric_settings(metric_args), max_failure_rate=max_failure_rate)
-    return run(config, progress=progress)
+                       metric_args=_metric_settings(metric_args), name=name, max_failure_rate=max_failure_rate)
+    with option_syntax(API):  # messages name metric_args, not the CLI's --metric-arg
+        return run(config, progress=progress)
 
 
 def load_run(path: str | Path) -> RunResults:

@@ -222,7 +222,7 @@ def test_every_fault_is_retried_or_counted_and_no_secret_is_written(
     out = run(_config(server, split_file, tmp_path))  # a stalled request ends by its timeout: item 6 below
 
     counts = out.results["counts"]
-    assert counts == {"items": 12, "scored": 8, "failed": 4, "missing": 0, "empty": 0}
+    assert counts == {"items": 12, "scored": 8, "failed": 4, "missing": 0, "empty": 0, "empty_reference": 0}
     failures = {f["id"]: f["error"] for f in out.results["failures"]}
     assert set(failures) == set(ALWAYS_FAIL)
     for item_id, reason in ALWAYS_FAIL.items():

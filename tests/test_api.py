@@ -99,6 +99,19 @@ def test_score_rejects_bad_input(call, message):
         call()
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: altbench.score(["a"], ["x"], metrics="judge"), "pass metric_args={'judge': {'model': MODEL}}"),
+    (lambda: altbench.score(["a"], ["x"], metrics="judge", metric_args={"judge": {"modell": "m"}}),
+     "unknown option metric_args['judge']['modell']; did you mean metric_args['judge']['model']?"),
+    (lambda: altbench.score(["a"], ["x"], metric_args={"judgee": {"model": "m"}}), "metric_args: unknown metric"),
+    (lambda: altbench.evaluate("context-echo", "demo", batch_size=0), "batch_size must be at least 1"),
+])
+def test_library_errors_name_parameters_not_cli_options(call, message):
+    with pytest.raises(AltbenchError) as err:
+        call()
+    assert message in str(err.value) and "--" not in str(err.value)
+
+
 def test_evaluate_is_altbench_run(tmp_path):
     outcome = altbench.evaluate(model="context-echo", split="demo", limit=8, out=tmp_path / "api-run",
                                 resamples=int(RESAMPLES))

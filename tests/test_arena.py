@@ -226,7 +226,7 @@ def test_errors_are_one_line(tmp_path, demo_split):
         run_arena(ArenaSettings(runs=[runs["short"]], judge={"model": "x", "url": "http://127.0.0.1:9/v1"}))
     with pytest.raises(AltbenchError, match="given twice"):
         run_arena(ArenaSettings(runs=[runs["short"], runs["short"]], judge={"model": "x"}))
-    with pytest.raises(AltbenchError, match="judge.mode does not apply"):
+    with pytest.raises(AltbenchError, match=r"arena: judge\['mode'\] does not apply"):
         run_arena(ArenaSettings(runs=[runs["short"], runs["long"]], judge={"model": "x", "mode": "absolute",
                                                                             "url": "http://127.0.0.1:9/v1"}))
     with pytest.raises(AltbenchError, match="not a run folder"):
@@ -265,6 +265,24 @@ def test_cli_on_demo_runs_writes_json_and_page(demo_runs, tmp_path):
     html = (tmp_path / "arena" / "index.html").read_text()
     assert "Arena: split demo" in html and "retrieval" in html and "context-echo" in html
     assert (tmp_path / "arena" / "data" / "index--ratings.csv").is_file()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "judge: no judge model; pass --judge MODEL"),
+    (["--judge", "m", "--judge-arg", "mode=absolute"], "arena: --judge-arg mode does not apply"),
+    (["--judge", "m", "--judge-arg", "api_key=sk-x"],
+     "unknown option --judge-arg api_key; did you mean --judge-arg api_key_env?"),
+    (["--judge", "m", "--judge-arg", "image=false", "--judge-url", "http://127.0.0.1:9/v1"],
+     "--judge-arg image=false (a text-only judge) needs --judge-arg references=true"),
+    (["--judge", "m", "--judge-backend", "nope"], "Invalid value for '--judge-backend'"),
+])
+def test_cli_errors_name_the_arena_options(demo_runs, tmp_path, extra, message):
+    """The arena sets the judge with --judge / --judge-url / --judge-arg: its messages name those, never the
+    --metric-arg of the scoring commands, which the arena does not have."""
+    res = CliRunner().invoke(cli, ["arena", str(demo_runs["retrieval"]), str(demo_runs["context-echo"]), *extra])
+    lines = [x for x in res.output.splitlines() if x.strip()]
+    assert res.exit_code == 2 and message in lines[-1], res.output
+    assert "--metric-arg" not in res.output and "Traceback" not in res.output
 
 
 def test_local_vlm_judge_and_a_judge_that_never_answers_in_form(tmp_path, demo_split):

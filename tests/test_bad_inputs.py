@@ -194,6 +194,9 @@ PREDICTION_CASES: dict[str, tuple[bytes | None, str]] = {
     "predictions: ids not in the split": (_preds([{"id": "99", "prediction": "x", "error": None}]),
                                           "prediction id(s) are not in split split.jsonl (e.g. '99')"),
     "predictions: file does not exist": (None, "cannot read predictions"),
+    "predictions: one id, two different texts": (
+        _preds([*GOOD, {"id": "1", "prediction": "a grey circle", "error": None}]),
+        "preds.jsonl: lines 1 and 3 give different predictions for id '1' (keep one)"),
 }
 
 
@@ -219,6 +222,45 @@ def test_predictions_with_bom_are_read(tmp_path):
     result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
     assert result.exit_code == 0, result.output
     assert load_run(tmp_path / "scored").headline.counts["scored"] == 2
+
+
+def test_retried_failures_and_repeated_predictions_are_read(tmp_path):
+    """What a run's own file holds after retries: a failure, then the prediction for the same id; an
+    identical repeat of a prediction is harmless too. A failure never replaces a prediction."""
+    split = make_split(tmp_path)
+    failed = {"id": "1", "prediction": None, "error": "TimeoutError: the endpoint did not answer"}
+    (tmp_path / "preds.jsonl").write_bytes(_preds([failed, GOOD[1], GOOD[0], GOOD[0], {**failed, "id": "2"}]))
+    result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
+    assert result.exit_code == 0, result.output
+    counts = load_run(tmp_path / "scored").headline.counts
+    assert (counts["scored"], counts["failed"]) == (2, 0)
+
+
+def test_empty_references_are_scored_as_the_reference_does_counted_and_named(tmp_path):
+    """An item whose reference is empty or blank scores 0 on every overlap metric, as in get_score.py (the
+    paper convention must stay equal to it), so it is not refused: it is counted and named in results.json,
+    on the console and on the report page."""
+    split = make_split(tmp_path, jsonl([row(1), {**row(2, "b.png"), "chosen": ""}, {**row(3), "chosen": " \t"}]))
+    (tmp_path / "preds.jsonl").write_bytes(_preds([*GOOD, {"id": "3", "prediction": "a square", "error": None}]))
+    result = invoke(["score", "preds.jsonl", "--split", str(split), "--out", "scored", *SCORE])
+    assert result.exit_code == 0, result.output
+    assert ("2 items have an empty reference (ids 2, 3): scored as the reference scorer does, 0 on every "
+            "overlap metric") in " ".join(result.output.split())
+    data = json.loads((tmp_path / "scored" / "results.json").read_text())
+    scoring = data["scorings"][data["headline"]]
+    assert scoring["counts"]["empty_reference"] == 2 and scoring["empty_references"] == ["2", "3"]
+    run = load_run(tmp_path / "scored")
+    assert run.headline.empty_references == ["2", "3"]
+    assert [run.headline.rows()[i].scores["paper/rougeL"] for i in "23"] == [0.0, 0.0]
+    report = invoke(["report", "scored", "--out", "report", "--no-images"])
+    assert report.exit_code == 0, report.output
+    page = " ".join((tmp_path / "report" / "index.html").read_text().split())
+    assert "2 items have an empty reference (ids 2, 3)" in page
+    # a results file written before the field existed still loads, with nothing counted
+    del scoring["empty_references"], scoring["counts"]["empty_reference"]
+    (tmp_path / "scored" / "results.json").write_text(json.dumps(data))
+    old = load_run(tmp_path / "scored").headline
+    assert old.empty_references == [] and old.counts.get("empty_reference", 0) == 0
 
 
 # ------------------------------------------------------------------------- images (the item fails, exit 0)
@@ -294,6 +336,15 @@ def test_bad_arguments_refused(case, tmp_path):
 
 def test_unknown_command_refused(tmp_path):
     assert_refused(tmp_path, ["rn"], "No such command 'rn'", usage=True)
+
+
+def test_export_subcommand_typo_is_not_taken_for_a_run_folder(finished_run, tmp_path):
+    """`export RUN` is short for `export results RUN`, but a first argument that is neither a subcommand nor
+    an existing path is a typo to name, not a run folder to look for."""
+    assert_refused(tmp_path, ["export", "reslts", "out", "--out", "t.csv"],
+                   "export: 'reslts' is neither a subcommand (results, lmms-eval) nor an existing run folder; "
+                   "did you mean 'results'?")
+    assert_refused(tmp_path, ["export", "ot", "--out", "t.csv"], "'ot' is neither a subcommand")
 
 
 # --------------------------------------------------------------------------- run folders (CLI-visible only)

@@ -142,6 +142,62 @@ def test_jsonl_reader_errors_and_round_trip(tmp_path):
             read_jsonl(tmp_path / "bad.jsonl")
 
 
+GOOD_PAIR = {"id": "p", "references": ["a red circle"], "candidate_a": "a circle", "candidate_b": "a square"}
+GOOD_SCORE = {"id": "s", "references": ["a red circle"], "candidate": "a circle", "human": 3}
+# a bad record (written as the line after a good one) -> what its one-line error must say
+BAD_RECORDS = {
+    "votes_a not a number": ({**GOOD_PAIR, "votes_a": "three", "votes_b": 1}, "'votes_a' must be a number"),
+    "votes_a null": ({**GOOD_PAIR, "votes_a": None, "votes_b": 1}, "'votes_a' must be a number"),
+    "votes_b a boolean": ({**GOOD_PAIR, "votes_a": 1, "votes_b": True}, "'votes_b' must be a number"),
+    "votes_b negative": ({**GOOD_PAIR, "votes_a": 1, "votes_b": -2}, "'votes_b' must be a count (0 or more)"),
+    "votes_a NaN": ('{"id": "p", "candidate_a": "x", "candidate_b": "y", "votes_a": NaN, "votes_b": 1}',
+                    "'votes_a' must be a finite number"),
+    "human NaN": ('{"id": "s", "candidate": "x", "human": NaN}', "'human' must be a finite number, got NaN"),
+    "human Infinity": ('{"id": "s", "candidate": "x", "human": -Infinity}', "'human' must be a finite number"),
+    "human null": ({**GOOD_SCORE, "human": None}, "'human' must be a number"),
+    "human a string": ({**GOOD_SCORE, "human": "4"}, "'human' must be a number"),
+    "id null": ({**GOOD_SCORE, "id": None}, "'id' must be a string or an integer"),
+    "id an object": ({**GOOD_SCORE, "id": {"k": 1}}, "'id' must be a string or an integer"),
+    "candidate null": ({**GOOD_SCORE, "candidate": None}, "'candidate' must be a string"),
+    "context a number": ({**GOOD_SCORE, "context": 5}, "'context' must be a string"),
+    "model a list": ({**GOOD_SCORE, "model": ["m"]}, "'model' must be a string"),
+    "group an object": ({**GOOD_SCORE, "group": {}}, "'group' must be a string"),
+    "category a list": ({**GOOD_PAIR, "preference": "a", "category": ["HM"]}, "'category' must be a string"),
+    "preference null": ({**GOOD_PAIR, "preference": None}, "'preference' must be one of a, b, tie"),
+    "references a number": ({**GOOD_SCORE, "references": 3}, "'references' must be a list of strings"),
+    "image a number": ({**GOOD_SCORE, "image": 3}, "'image' must be a path string"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_RECORDS)
+def test_bad_judgment_records_are_one_line_errors(case, tmp_path):
+    """Every field of the documented format is checked: a bad value stops the command with one line naming
+    the file and the line (no traceback, no NaN reported as an interval around no value)."""
+    record, message = BAD_RECORDS[case]
+    line = record if isinstance(record, str) else json.dumps(record)
+    (tmp_path / "j.jsonl").write_text(json.dumps({**GOOD_SCORE, "id": "ok"}) + "\n" + line + "\n")
+    res = CliRunner().invoke(cli, ["meta-eval", str(tmp_path / "j.jsonl"), "--bootstrap", "0"])
+    lines = [x for x in res.stderr.splitlines() if x.strip()]
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    assert len(lines) == 1 and lines[0].startswith(f"altbench: error: {tmp_path / 'j.jsonl'}:2: "), lines
+    assert message in lines[0], lines
+
+
+@pytest.mark.parametrize("fmt,value", [("flickr8k-expert", "nan"), ("flickr8k-cf", "inf"), ("composite", "nan")])
+def test_public_set_readers_refuse_non_finite_judgments(fmt, value, tmp_path):
+    if fmt == "composite":
+        head = "Input.image_url;Input.text1;Input.text2;Answer.Q1Answer;Answer.Q2Answer"
+        (tmp_path / "8k_correctness.csv").write_text(f"{head}\nhttp://x/1.jpg;a dog;a cat;3;{value}\n")
+        where = f"{tmp_path / '8k_correctness.csv'}:2"
+    else:
+        (tmp_path / "Flickr8k.token.txt").write_text("1.jpg#0\ta dog\n1.jpg#1\ta cat\n")
+        (tmp_path / "ExpertAnnotations.txt").write_text(f"1.jpg\t1.jpg#0\t1\t{value}\t2\n")
+        (tmp_path / "CrowdFlowerAnnotations.txt").write_text(f"1.jpg\t1.jpg#0\t{value}\t1\t3\n")
+        where = f"{tmp_path / ('ExpertAnnotations.txt' if fmt == 'flickr8k-expert' else 'CrowdFlowerAnnotations.txt')}:1"
+    with pytest.raises(DataError, match=f"^{where}: .*not a finite number"):
+        formats.read(fmt, tmp_path if fmt != "composite" else tmp_path / "8k_correctness.csv")
+
+
 # ------------------------------------------------------------------------- readers, real file formats
 def test_flickr8k_readers(tmp_path):
     (tmp_path / "Flickr8k.token.txt").write_text(

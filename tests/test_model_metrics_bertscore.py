@@ -101,5 +101,5 @@ def test_absent_model_messages(demo, tiny_bert, tmp_path, monkeypatch):
     with pytest.raises(MissingResourceError, match=r"roberta-large is not in the Hugging Face cache") as err:
         _score(demo, demo.items[:1], ["x"])  # the default model, not available offline
     assert "\n" not in str(err.value)
-    with pytest.raises(AltbenchError, match=r"unknown option bertscore\.layers; did you mean bertscore\.num_layers"):
+    with pytest.raises(AltbenchError, match=r"unknown option --metric-arg bertscore\.layers; did you mean --metric-arg bertscore\.num_layers"):
         _score(demo, demo.items[:1], ["x"], layers=3)

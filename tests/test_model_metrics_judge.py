@@ -305,9 +305,9 @@ def test_configuration_errors(demo, monkeypatch):
         score_model_metrics(["judge"], demo, demo.items[:1], ["x"], {"judge.model": "gpt-4o-mini"})
     with pytest.raises(MissingResourceError, match=r"judge\.model="):
         score_model_metrics(["judge"], demo, demo.items[:1], ["x"], {})
-    with pytest.raises(AltbenchError, match=r"unknown option judge\.api_key; did you mean judge\.api_key_env"):
+    with pytest.raises(AltbenchError, match=r"unknown option --metric-arg judge\.api_key; did you mean --metric-arg judge\.api_key_env"):
         score_model_metrics(["judge"], demo, demo.items[:1], ["x"], {"judge.api_key": "sk-x"})
-    with pytest.raises(AltbenchError, match="needs judge.references=true"):
+    with pytest.raises(AltbenchError, match="needs --metric-arg judge.references=true"):
         score_model_metrics(["judge"], demo, demo.items[:1], ["x"],
                             {"judge.model": "m", "judge.url": "http://127.0.0.1:9", "judge.image": False})
     with pytest.raises(AltbenchError, match="no predictions file"):

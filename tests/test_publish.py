@@ -360,6 +360,29 @@ def test_cli_leaderboard_and_report(built, tmp_path):
     assert res.exit_code == 2 and "takes one run folder" in res.output
 
 
+def test_only_the_build_script_writes_the_committed_site(built, tmp_path, monkeypatch):
+    """leaderboards/ holds a marker: any other command's site there is refused (it would replace the committed
+    pages); the build script's module passes committed=True. `altbench leaderboard` defaults to site/."""
+    from altbench.publish.site_files import COMMITTED_MARKER
+
+    assert (REPO / "leaderboards" / COMMITTED_MARKER).is_file()
+    site = tmp_path / "committed"
+    site.mkdir()
+    (site / COMMITTED_MARKER).write_text("committed\n")
+    runner = CliRunner()
+    for args in (["leaderboard", str(built["root"] / "demo"), "--out", str(site), "--no-images"],
+                 ["report", str(built["demo"][0]), "--out", str(site), "--no-images"]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 2 and "only leaderboards/build.sh rewrites" in res.output, res.output
+    assert sorted(p.name for p in site.iterdir()) == [COMMITTED_MARKER]
+    build_leaderboard(LeaderboardConfig(runs=[built["root"] / "demo"], out=site, images=False, resamples=200,
+                                        committed=True))
+    assert (site / "index.html").is_file()
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(cli, ["leaderboard", str(built["root"] / "demo"), "--no-images", "--bootstrap", "200"])
+    assert res.exit_code == 0 and (tmp_path / "site" / "index.html").is_file(), res.output
+
+
 def test_report_default_folder(built, tmp_path):
     run = load_run(built["hostile"][1])
     assert run.report_name.startswith("flaky-hostile-jsonl-")

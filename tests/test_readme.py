@@ -13,7 +13,10 @@ How each command is treated, and nothing else is tolerated:
   run and must fail as a user would see it: exit 2 with the expected one-line error, no traceback;
 - the files the examples read as a user's own (``my_items.jsonl``, ``eval_output/talt.jsonl``, ...) are made
   first by :func:`user_files`, from the demo split and the released sample;
-- every other command must exit 0.
+- every other command must exit 0;
+- no command changes a tracked file of the checkout (``git status`` of the copy, which is made a git
+  repository for this), except ``leaderboards/build.sh``, the one command that rewrites the committed site,
+  and only under ``leaderboards/``: a new user running the README in the repository damages nothing.
 
 A README command that matches nothing here and fails is drift, and fails this test.
 """
@@ -46,6 +49,8 @@ CANNOT_RUN: dict[str, tuple[str, str]] = {
     r"--format mcmdpo-pairs .*judge\.model=gpt-4o-mini": ("needs an OpenAI API key", "$OPENAI_API_KEY is not set"),
 }
 INSTALL = re.compile(r"^(apt-get |pip install |python -m pytest)")
+# the one README command allowed to rewrite tracked files, and where
+WRITES_TRACKED = {"leaderboards/build.sh": "leaderboards/"}
 
 
 def blocks(text: str) -> list[tuple[str, int, str]]:
@@ -137,8 +142,21 @@ def work(tmp_path_factory) -> Path:
             shutil.copy2(src, copy / rel)
     if SHARED.is_dir():
         (base / "shared").symlink_to(SHARED)
+    git(copy, "init", "-q")
+    git(copy, "add", "-A")
+    git(copy, "commit", "-q", "-m", "the working tree under test")
     user_files(copy)
     return copy
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false",
+                           *args], cwd=folder, capture_output=True, text=True, check=True).stdout
+
+
+def changed_tracked(folder: Path) -> list[str]:
+    """Tracked files the commands changed or deleted (``git status`` without untracked files)."""
+    return [line[3:] for line in git(folder, "status", "--porcelain", "--untracked-files=no").splitlines()]
 
 
 def test_readme_commands_run(work, tmp_path_factory):
@@ -156,6 +174,7 @@ def test_readme_commands_run(work, tmp_path_factory):
             proc = subprocess.run([sys.executable, "-c", body], cwd=work, env=env, capture_output=True, text=True,
                                   check=False)
             assert proc.returncode == 0, f"README.md:{line_no}: python block failed\n{proc.stderr[-2000:]}"
+            assert not changed_tracked(work), f"README.md:{line_no}: changed tracked files: {changed_tracked(work)}"
             ran += 1
             continue
         if lang != "bash":
@@ -175,6 +194,12 @@ def test_readme_commands_run(work, tmp_path_factory):
             proc = subprocess.run(["bash", "-c", " && ".join(runnable)], cwd=work, env=env, capture_output=True,
                                   text=True, check=False)
             ran += 1
+            changed = changed_tracked(work)
+            allowed = next((folder for cmd, folder in WRITES_TRACKED.items() if command.startswith(cmd)), None)
+            assert not [p for p in changed if allowed is None or not p.startswith(allowed)], \
+                f"{where}: changed tracked files of the checkout: {changed[:10]}"
+            if changed:  # the committed site, rebuilt: the new baseline for the commands after it
+                git(work, "commit", "-q", "-a", "-m", "rebuilt by leaderboards/build.sh")
             expected = [v for k, v in CANNOT_RUN.items() if re.search(k, command)]
             if expected:
                 why, message = expected[0]

@@ -38,7 +38,7 @@ def test_run_end_to_end_and_resume(tmp_path):
     assert first.generated == 48 and first.resumed == 0
     res = first.results
     assert res["schema"] == "altbench.results/2" and first.run.headline.key == first.scoring.key
-    assert res["counts"] == {"items": 48, "scored": 48, "failed": 0, "missing": 0, "empty": 0}
+    assert res["counts"] == {"items": 48, "scored": 48, "failed": 0, "missing": 0, "empty": 0, "empty_reference": 0}
     assert {"paper/bleu4", "paper/meteor", "paper/rougeL", "paper/cider", "diag/length_chars"} <= set(res["metrics"])
     m = res["metrics"]["paper/rougeL"]
     assert m["ci95"][0] <= m["value"] <= m["ci95"][1] and "ci:percentile-bootstrap" in m["signature"]

@@ -21,12 +21,17 @@ from altbench.arena.battles import A_WINS, B_WINS, FAILURE_KINDS, TIE, BattleSet
 from altbench.arena.runs import load_runs, resolve_split
 from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
+from altbench.metrics.model.options import OptionSyntax, option_syntax
 from altbench.stats import defaults
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "altbench-arena/1"
 NOT_FOR_ARENA = ("mode", "against")
+# how the judge's options are named in messages: by the library, the keys of ArenaSettings.judge; by the CLI,
+# its own options (altbench/cli/arena_cmd.py), never the --metric-arg of the scoring commands
+SETTINGS_SYNTAX = OptionSyntax(name=lambda family, key: f"judge[{key!r}]",
+                               setting=lambda family, key, value: f"judge={{{key!r}: {value}}}", source="judge")
 
 
 @dataclass
@@ -41,16 +46,19 @@ class ArenaSettings:
     resamples: int = defaults.ARENA_RESAMPLES
     seed: int = defaults.SEED
     extra: dict[str, Any] = field(default_factory=dict)
+    judge_syntax: OptionSyntax = field(default_factory=lambda: SETTINGS_SYNTAX)  # how messages name judge options
 
 
 def judge_options(user: Mapping[str, Any]) -> dict[str, Any]:
     """The judge family's options with the user's settings, checked as ``--metrics judge`` checks them."""
     from altbench.metrics.model.judge.metric import preflight
+    from altbench.metrics.model.options import option_name
     from altbench.metrics.model.registry import family_options
 
     bad = [k for k in user if k in NOT_FOR_ARENA]
     if bad:
-        raise AltbenchError(f"arena: judge.{bad[0]} does not apply (the arena always judges run against run)")
+        raise AltbenchError(f"arena: {option_name('judge', bad[0])} does not apply (the arena always judges run "
+                            "against run)")
     opts = family_options("judge", dict(user))
     opts.update(mode="pairwise", against="reference")
     preflight(opts)
@@ -58,6 +66,11 @@ def judge_options(user: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_arena(settings: ArenaSettings) -> dict[str, Any]:
+    with option_syntax(settings.judge_syntax):
+        return _run_arena(settings)
+
+
+def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
     from altbench.metrics.model.judge import pairwise
     from altbench.metrics.model.judge.calls import usage_summary
     from altbench.metrics.model.judge.metric import item_key, make_caller

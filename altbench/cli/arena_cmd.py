@@ -11,6 +11,18 @@ from altbench.cli.common import data_root_option, parse_model_args
 from altbench.cli.options import resamples_option, seed_option
 from altbench.stats.defaults import ARENA_RESAMPLES
 
+# the judge options this command takes, for its messages (see altbench.metrics.model.options)
+_FLAGS = {"model": "--judge", "backend": "--judge-backend", "url": "--judge-url"}
+
+
+def _judge_syntax():
+    from altbench.metrics.model.options import OptionSyntax
+
+    return OptionSyntax(name=lambda family, key: _FLAGS.get(key) or f"--judge-arg {key}",
+                        setting=lambda family, key, value: (f"{_FLAGS[key]} {value}" if key in _FLAGS
+                                                            else f"--judge-arg {key}={value}"),
+                        source="--judge-arg")
+
 
 def _split_paths(values: tuple[str, ...]) -> list[Path]:
     return [Path(v.strip()) for value in values for v in value.split(",") if v.strip()]
@@ -60,7 +72,7 @@ def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model:
         if value is not None:
             options[key] = value
     settings = ArenaSettings(runs=list(runs), anchors=_split_paths(anchors), judge=options, split=split,
-                             data_root=data_root, resamples=resamples, seed=seed)
+                             data_root=data_root, resamples=resamples, seed=seed, judge_syntax=_judge_syntax())
     result = run_arena(settings)
     if out is not None:
         from altbench.publish.arena_page import render_arena_page

@@ -108,7 +108,7 @@ def print_results(run: Any, scoring: Any) -> None:
 
     console = Console()
     items = scoring.items
-    title = (f"{run.model_name} on {run.split_name} "
+    title = (f"{run.display_name} on {run.split_name} "
              f"({items.n_evaluated}/{items.n_split} items{', subset' if items.subset else ''})")
     table = Table(title=title)
     for col in ("metric", "value", "95% CI", "n"):
@@ -120,6 +120,9 @@ def print_results(run: Any, scoring: Any) -> None:
     console.print(table)
     c = scoring.counts
     console.print(f"scored {c['scored']}, failed {c['failed']}, missing {c['missing']}, empty {c['empty']}")
+    note = scoring.empty_reference_note()
+    if note:
+        console.print(note, markup=False)
     metric_failures = scoring.metric_failures
     for key, reasons in metric_failures.items():
         base = key.split(".")[0]

@@ -6,6 +6,8 @@ per (run, scoring, item); ``altbench export lmms-eval OUT`` writes lmms-eval tas
 
 from __future__ import annotations
 
+import difflib
+import os
 from pathlib import Path
 
 import click
@@ -15,10 +17,18 @@ from altbench.errors import AltbenchError
 
 
 class ExportGroup(click.Group):
-    """``export RUN ...`` (a first argument that is no subcommand) means ``export results RUN ...``."""
+    """``export RUN ...`` (a first argument that is an existing path) means ``export results RUN ...``; one
+    that is neither a subcommand nor a path is a typo, named with the closest subcommand."""
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
+            if not Path(args[0]).exists():
+                if os.sep in args[0] or "/" in args[0]:  # meant as a path
+                    raise AltbenchError(f"{args[0]}: no such run folder")
+                close = difflib.get_close_matches(args[0], self.commands, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise AltbenchError(f"export: {args[0]!r} is neither a subcommand ({', '.join(self.commands)}) "
+                                    f"nor an existing run folder{hint}")
             cmd = self.commands["results"]
             return cmd.name, cmd, args
         return super().resolve_command(ctx, args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from pathlib import Path
 
 import click
 
@@ -13,19 +14,33 @@ from altbench.cli.common import data_root_option
 @click.command("splits")
 @data_root_option
 def splits_command(data_root):
-    """List the named splits with item counts and where they come from."""
+    """List the named splits with item counts and where they come from (nothing is downloaded)."""
     from rich.console import Console
     from rich.table import Table
 
+    from altbench.data.reload import recorded_data_roots
     from altbench.data.splits import describe_splits
 
+    rows = describe_splits(data_root)
     table = Table(title="altbench splits")
     for col in ("name", "items", "source / status", "description"):
         table.add_column(col)
-    for row in describe_splits(data_root):
+    for row in rows:
         table.add_row(row["name"], "-" if row["items"] is None else str(row["items"]), row["source"],
                       row["description"])
     Console().print(table)
+    problems: dict[str, list[str]] = {}  # one line per reason, naming the splits it holds for
+    for row in rows:
+        if row["problem"]:
+            problems.setdefault(row["problem"], []).append(row["name"])
+    for problem, names in problems.items():
+        click.echo(f"{', '.join(names)}: {problem}")
+    runs = Path("runs")
+    missing = {row["name"] for row in rows if row["problem"]}
+    for name, roots in recorded_data_roots(runs).items():
+        if name in missing:
+            for root in sorted(roots):
+                click.echo(f"runs under {runs}/ read {name} from {root}: altbench splits --data-root {root}")
     click.echo("Any JSON Lines file in the reference test format works too: --split FILE --images DIR")
 
 

@@ -30,10 +30,14 @@ DEFAULT_MODEL = "altbench-tiny"
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
 @seed_option("Seed of the run (part of its fingerprint) and of the bootstrap.")
+@click.option("--name", default=None, metavar="NAME",
+              help="Display name on tables and pages (not part of the run's identity: renaming resumes the same "
+                   "run). Default: the name recorded by an earlier run, else the model name (a checkpoint "
+                   "path: its folder's name).")
 @max_failure_rate_option
 @scoring_options
-def run_command(model, split, model_args, limit, batch_size, out, seed, max_failure_rate, convention, resamples,
-                data_root, images, metrics, metric_args, metrics_config):
+def run_command(model, split, model_args, limit, batch_size, out, seed, name, max_failure_rate, convention,
+                resamples, data_root, images, metrics, metric_args, metrics_config):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
@@ -51,7 +55,7 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, max_fail
     names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
                        images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
-                       out=out, resamples=resamples, metrics=names, metric_args=settings,
+                       out=out, resamples=resamples, metrics=names, metric_args=settings, name=name,
                        max_failure_rate=max_failure_rate)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:

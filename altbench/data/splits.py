@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from altbench.data import demo, hf_splits, sample_download
 from altbench.data.formats import read_test_jsonl, read_train_json
 from altbench.data.images import Resolver, image_bytes
 from altbench.data.items import Item
+from altbench.data.location import DataLocation, absolute
 from altbench.errors import DataError
 
 PLATFORMS = {"talt": "twitter", "palt": "pinterest"}
@@ -50,12 +51,18 @@ for _short, _platform in PLATFORMS.items():
 
 @dataclass(frozen=True)
 class Split:
-    """A resolved split: its items in file order, and where they came from."""
+    """A resolved split: its items in file order, and where they came from.
+
+    source:   what the results record as the split's origin (file as given, ``embedded demo v1``, a spec).
+    location: the data root, split file and image folder it was read from, as absolute paths (None for the
+              embedded and in-memory splits): recorded with runs so later commands find the data again.
+    """
 
     name: str
     items: tuple[Item, ...]
     source: str
     part: str
+    location: DataLocation | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -63,6 +70,13 @@ class Split:
     def sha256(self) -> str:
         """Hash over every item's id, texts and image bytes (a missing image hashes as absent)."""
         return self._sha256
+
+    @cached_property
+    def empty_reference_ids(self) -> frozenset[str]:
+        """Items whose every reference is empty or blank. The reference scorer (get_score.py) scores them,
+        0 on every overlap metric, and the paper convention must stay equal to it: so they are scored, and
+        counted and named in the results (``counts.empty_reference``), never refused or dropped silently."""
+        return frozenset(item.id for item in self.items if not any(ref.strip() for ref in item.references))
 
     @cached_property
     def _sha256(self) -> str:
@@ -90,7 +104,7 @@ def load_split(name: str, data_root: Path | None = None, images: Path | None = N
         hf = hf_splits.parse(name)  # Parquet, a datasets folder, hf:ORG/NAME (docs/api.md)
         if hf is not None:
             items, part = hf_splits.read_items(hf, images, cache_dir())
-            return Split(hf.name, tuple(items), hf.spec, part)
+            return Split(hf.name, tuple(items), hf.spec, part, DataLocation(images=absolute(images)) if images else None)
         path = Path(name)
         if path.suffix in {".jsonl", ".json"} or path.exists():
             return _custom_split(path, images)
@@ -111,7 +125,10 @@ def _root_for(spec: SplitSpec, data_root: Path | None) -> Path:
             index = root / spec.platform / f"{spec.platform}_{spec.part}.json"
             if data_root or _env_path("ALTBENCH_DATA"):
                 if not index.is_file():
-                    raise DataError(f"split {spec.name}: {index} not found (check --data-root / ALTBENCH_DATA)")
+                    # the folder came from an option or $ALTBENCH_DATA: name the file, not one command's option
+                    given = "" if data_root else " (the folder $ALTBENCH_DATA names)"
+                    raise DataError(f"split {spec.name}: {index} not found{given}; the released sample's layout "
+                                    f"is DIR/{spec.platform}/{spec.platform}_{spec.part}.json")
             else:
                 sample_download.download(root, spec.platform, spec.part)
         return root
@@ -128,16 +145,18 @@ def _reference_split(spec: SplitSpec, root: Path) -> Split:
         raise DataError(f"split {spec.name}: {index} not found")
     image_root = root / spec.platform / "image" / f"{spec.platform}_{spec.part}"
     reader = read_test_jsonl if spec.part == "test" else read_train_json
-    return Split(spec.name, tuple(reader(index, image_root, spec.platform)), str(index), spec.part)
+    location = DataLocation(absolute(root), absolute(index), absolute(image_root))
+    return Split(spec.name, tuple(reader(index, image_root, spec.platform)), str(index), spec.part, location)
 
 
 def _custom_split(path: Path, images: Path | None) -> Split:
     if not path.is_file():
         raise DataError(f"split file {path} not found")
     image_root = images or path.parent
+    location = DataLocation(split_file=absolute(path), images=absolute(image_root))
     if path.suffix == ".json" and _starts_with_array(path):
-        return Split(path.name, tuple(read_train_json(path, image_root, path.stem)), str(path), "train")
-    return Split(path.name, tuple(read_test_jsonl(path, image_root, path.stem)), str(path), "test")
+        return Split(path.name, tuple(read_train_json(path, image_root, path.stem)), str(path), "train", location)
+    return Split(path.name, tuple(read_test_jsonl(path, image_root, path.stem)), str(path), "test", location)
 
 
 def _starts_with_array(path: Path) -> bool:
@@ -151,17 +170,26 @@ def _env_path(var: str) -> Path | None:
 
 
 def describe_splits(data_root: Path | None = None) -> list[dict]:
-    """One row per named split: name, item count (or why unavailable) and where it comes from."""
+    """One row per named split: name, item count, where it comes from, and for a split that cannot be
+    loaded, ``problem``: where it was looked for and how to point at the data (never downloads)."""
     rows = []
     for spec in SPLITS.values():
+        row = {"name": spec.name, "description": spec.description, "items": None, "source": "", "problem": None}
         try:
             if spec.source == "sample" and not (data_root or _env_path("ALTBENCH_DATA")):
                 root = cache_dir() / "mcmdpo-sample"
                 if not sample_download.is_complete(root, spec.platform, spec.part):
-                    raise DataError("not downloaded yet (fetched on first use when online)")
+                    raise DataError(f"not in {root} (the cache: no --data-root given, $ALTBENCH_DATA unset); pass "
+                                    "--data-root DIR or set ALTBENCH_DATA to the folder holding the released "
+                                    "sample (DIR/twitter/twitter_test.json, ...), or run one online once to "
+                                    "download it")
+            if spec.source == "full" and not (data_root or _env_path("ALTBENCH_FULL_DATA")):
+                raise DataError("need the full TAlt/PAlt data: pass --data-root DIR or set ALTBENCH_FULL_DATA "
+                                "(layout: DIR/twitter/twitter_test.json, DIR/pinterest/pinterest_train.json, ...)")
             split = load_split(spec.name, data_root)
-            rows.append({"name": spec.name, "items": len(split), "source": split.source,
-                         "description": spec.description})
+            row.update(items=len(split), source=split.source)
         except DataError as exc:
-            rows.append({"name": spec.name, "items": None, "source": str(exc), "description": spec.description})
+            row.update(source="not found" if spec.source == "sample" else "full data not given",
+                       problem=str(exc).removeprefix(f"split {spec.name}: "))
+        rows.append(row)
     return rows

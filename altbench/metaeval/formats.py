@@ -26,6 +26,7 @@ Images: ``images`` names the folder that holds them (Flickr8k ``Flicker8k_Datase
 from __future__ import annotations
 
 import csv
+import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -59,6 +60,17 @@ def _lines(path: Path) -> list[list[str]]:
     return [line.rstrip("\n").split("\t") for line in text.splitlines() if line.strip()]
 
 
+def _judgment(text: str, where: str) -> float:
+    """A human judgment written as text: a finite number ("nan" and "inf" parse as floats, and are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: judgment {text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: judgment {text.strip()!r} is not a finite number")
+    return value
+
+
 def read_flickr8k(folder: Path, expert: bool, images: Path | None = None) -> list[Judgment]:
     folder = Path(folder)
     captions: dict[str, str] = {}
@@ -82,10 +94,7 @@ def read_flickr8k(folder: Path, expert: bool, images: Path | None = None) -> lis
             raise DataError(f"{where}: caption {caption_id!r} is not in {tokens.name}")
         candidate = captions[caption_id]
         refs = tuple(r for r in by_image.get(image, []) if r != candidate)
-        try:
-            values = [float(v) for v in parts[2:]]
-        except ValueError:
-            raise DataError(f"{where}: non-numeric judgment") from None
+        values = [_judgment(v, where) for v in parts[2:]]
         common = {"image": image_dir / image, "context": "", "references": refs, "candidate": candidate,
                   "group": image}
         if expert:
@@ -117,10 +126,7 @@ def read_composite(path: Path, images: Path | None = None) -> list[Judgment]:
                     continue  # an incomplete AMT row, dropped as the published evaluations drop it
                 name = url.rsplit("/", 1)[-1]
                 for i, (text, answer) in enumerate(zip(texts, answers)):
-                    try:
-                        human = float(answer)
-                    except ValueError:
-                        raise DataError(f"{file}:{n}: Answer.Q{i + 1}Answer is not a number") from None
+                    human = _judgment(answer, f"{file}:{n}: Answer.Q{i + 1}Answer")
                     refs = tuple(t.strip() for j, t in enumerate(texts) if j != i)
                     out.append(ScoreJudgment(id=f"{file.stem}|{n}|{i + 1}", image=(Path(images) / name) if images
                                              else None, context="", references=refs, candidate=text.strip(),

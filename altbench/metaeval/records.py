@@ -11,12 +11,15 @@ One JSON object a line, of one of two kinds (a file may mix them):
 
 ``image`` is a path (relative to the file's folder, or absolute; it may be absent for text-only metrics),
 ``context`` the post text (may be empty), ``references`` a list of strings (may be empty: then only
-reference-free metrics can be meta-evaluated). Malformed lines raise :class:`~altbench.errors.DataError`
-naming the file and line.
+reference-free metrics can be meta-evaluated). ``human`` and the votes are finite JSON numbers (votes 0 or
+more), ``id`` a string or an integer, ``model``/``group``/``category`` strings (or integers) when given.
+Malformed lines raise :class:`~altbench.errors.DataError` naming the file and line.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,35 +85,69 @@ def _image(row: dict, base: Path, where: str) -> Path | None:
     return path if path.is_absolute() else (base / path)
 
 
+def finite_number(value: Any, what: str, where: str) -> float:
+    """``value`` as a float: a JSON number (not a boolean), finite. A NaN human score would be carried into
+    the statistics and reported as an interval around no value; it is the input's fault, named here."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        shown = "null" if value is None else f"{type(value).__name__} {value!r}"
+        raise DataError(f"{where}: {what} must be a number, got {shown}")
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {what} must be a finite number, got {json.dumps(value)}")
+    return float(value)
+
+
+def _name(row: dict, key: str, where: str) -> str | None:
+    """An optional label (``model``, ``group``, ``category``): a string or an integer id, or absent/null."""
+    value = row.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise DataError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def _id(row: dict, where: str) -> str:
+    if "id" not in row:
+        raise DataError(f"{where}: missing 'id'")
+    value = row["id"]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        shown = "null" if value is None else type(value).__name__
+        raise DataError(f"{where}: 'id' must be a string or an integer, got {shown}")
+    return str(value)
+
+
+def _votes(row: dict, key: str, where: str) -> float:
+    votes = finite_number(row[key], f"'{key}'", where)
+    if votes < 0:
+        raise DataError(f"{where}: '{key}' must be a count (0 or more), got {row[key]}")
+    return votes
+
+
 def preference_from_votes(votes_a: float, votes_b: float) -> str:
     return "a" if votes_a > votes_b else "b" if votes_b > votes_a else "tie"
 
 
 def judgment_from_row(row: dict[str, Any], base: Path, where: str) -> Judgment:
-    if "id" not in row:
-        raise DataError(f"{where}: missing 'id'")
-    common = {"id": str(row["id"]), "image": _image(row, base, where), "context": _text(row, "context", where, ""),
+    common = {"id": _id(row, where), "image": _image(row, base, where), "context": _text(row, "context", where, ""),
               "references": _refs(row, where)}
     if "candidate" in row:
-        human = row.get("human")
-        if isinstance(human, bool) or not isinstance(human, (int, float)):
+        if "human" not in row:
             raise DataError(f"{where}: a score record needs a numeric 'human'")
-        model, group = row.get("model"), row.get("group")
-        return ScoreJudgment(**common, candidate=_text(row, "candidate", where), human=float(human),
-                             model=None if model is None else str(model), group=None if group is None else str(group))
+        return ScoreJudgment(**common, candidate=_text(row, "candidate", where),
+                             human=finite_number(row["human"], "'human'", where), model=_name(row, "model", where),
+                             group=_name(row, "group", where))
     if "candidate_a" in row and "candidate_b" in row:
         if "preference" in row:
             pref = row["preference"]
             if pref not in PREFERENCES:
                 raise DataError(f"{where}: 'preference' must be one of a, b, tie, got {pref!r}")
         elif "votes_a" in row and "votes_b" in row:
-            pref = preference_from_votes(float(row["votes_a"]), float(row["votes_b"]))
+            pref = preference_from_votes(_votes(row, "votes_a", where), _votes(row, "votes_b", where))
         else:
             raise DataError(f"{where}: a pair record needs 'preference' (a/b/tie) or 'votes_a' and 'votes_b'")
-        cat = row.get("category")
         return PairJudgment(**common, candidate_a=_text(row, "candidate_a", where),
                             candidate_b=_text(row, "candidate_b", where), preference=pref,
-                            category=None if cat is None else str(cat))
+                            category=_name(row, "category", where))
     raise DataError(f"{where}: expected 'candidate' and 'human' (a score) or 'candidate_a', 'candidate_b' and "
                     "'preference' (a pair)")
 

@@ -36,6 +36,7 @@ from altbench.publish.tables import (
     metrics_table,
 )
 from altbench.publish.thumbs import Thumbnails
+from altbench.results.model import short_model_name
 
 
 def _signature_text(pg: SplitView, key: str) -> str:
@@ -162,7 +163,9 @@ def model_page_html(site: Site, pg: SplitView, run: RunData, thumbs: Thumbnails,
     res = run.results
     c = run.counts
     split = run.split
-    facts = [("Model", run.model_name), ("Target", str(res.get("model", {}).get("target") or "\u2013")),
+    entry = short_model_name(run.model_name)  # a published page names no path of the machine that made it
+    facts = [("Model", run.label if entry == run.label else f"{run.label} ({entry})"),
+             ("Target", str(res.get("model", {}).get("target") or "\u2013")),
              ("Run id", run.run_id or "\u2013"), ("Split", f"{g.name}"),
              ("Items evaluated", f"{split.get('n_evaluated', DASH)} of {split.get('n_items', DASH)}"
                                  + (" (subset)" if split.get("subset") else "")),

@@ -61,7 +61,7 @@ def main(out, runs_dir, models, splits, extra_runs, convention, resamples, trial
             made.append(outcome.run_dir)
     result = build_leaderboard(LeaderboardConfig(
         runs=[*made, *extra_runs], out=out, title=title, images=not no_images, data_root=data_root,
-        resamples=resamples, trials=trials))
+        resamples=resamples, trials=trials, committed=True))  # the one writer of the committed site
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {len(result.files)} files, {result.total_bytes / 1024:.0f} KiB, to {out}"

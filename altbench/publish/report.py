@@ -7,7 +7,7 @@ the worst and best items with their images, every failed item with its reason, a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from altbench import __version__
@@ -17,6 +17,7 @@ from altbench.publish.html import Block, Bullets, F, Facts, H, P, Pre, Site, T, 
 from altbench.publish.runs import (
     RunData,
     SplitGroup,
+    apply_names,
     attach_items,
     find_run_dirs,
     group_by_split,
@@ -46,6 +47,7 @@ class ReportConfig:
     image_dir: Path | None = None
     images: bool = True
     top: int = 5  # worst and best items shown
+    names: dict[Path, str] = field(default_factory=dict)  # a display name for the run, over its own
 
 
 @dataclass
@@ -61,6 +63,7 @@ def build_report(cfg: ReportConfig) -> ReportResult:
         raise AltbenchError(f"{cfg.run}: holds {len(dirs)} runs; `altbench report` takes one run folder "
                             "(use `altbench leaderboard` for several)")
     run = load_run(dirs[0])
+    apply_names([run], cfg.names)
     (group,) = group_by_split([run])
     attach_items(group, cfg.data_root, cfg.image_dir)
     out = cfg.out or cfg.reports_root / run.report_name
@@ -90,7 +93,8 @@ def ranked_items(run: RunData, key: str) -> list[tuple[str, float]]:
 
 def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> list[Block]:
     res, c, split = run.results, run.counts, run.split
-    facts = [("Model", run.model_name), ("Target", str(res.get("model", {}).get("target") or DASH)),
+    facts = [("Model", run.model_name if run.label == run.model_name else f"{run.label} ({run.model_name})"),
+             ("Target", str(res.get("model", {}).get("target") or DASH)),
              ("Run id", run.run_id or DASH), ("Run folder", run.path.name),
              ("Split", f"{run.split_name} ({split.get('source') or DASH})"),
              ("Items evaluated", f"{split.get('n_evaluated', DASH)} of {split.get('n_items', DASH)}"
@@ -100,7 +104,8 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
              ("Convention", str(res.get("convention") or DASH)),
              ("Scorings", scorings_text(run))]
     blocks: list[Block] = [Facts(facts)]
-    for note in run.notes + ([group.items_note] if group.items_note else []):
+    empty_refs = run.headline.empty_reference_note(shown=20)
+    for note in run.notes + ([group.items_note] if group.items_note else []) + ([empty_refs] if empty_refs else []):
         blocks.append(P(note, "note"))
     blocks += [H("Metrics", 2, "metrics")]
     if run.metrics:
@@ -183,7 +188,10 @@ def markdown_summary(run: RunData, top: int = 3) -> str:
              (f"- scored {c.get('scored', 0)}, failed {c.get('failed', 0)}, missing {c.get('missing', 0)}, "
               f"empty {c.get('empty', 0)}"),
              f"- convention: {md_escape(run.results.get('convention', '-'))}",
-             f"- scorings: {md_escape(scorings_text(run))}", ""]
+             f"- scorings: {md_escape(scorings_text(run))}"]
+    empty_refs = run.headline.empty_reference_note(shown=20)
+    lines += [f"- {md_escape(empty_refs)}"] if empty_refs else []
+    lines.append("")
     if run.metrics:
         lines += ["| Metric | Value | 95% CI | n |", "|---|---:|---|---:|"]
         for key in labels.metric_order(list(run.metrics)):

@@ -8,7 +8,6 @@ missing when the rest is absent. A run is one entry per split however many scori
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,12 +43,18 @@ class RunData:
     predictions: dict[str, PredictionRecord]
     run_meta: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    name: str | None = None  # a display name given for this build (--label), over the run's own
     label: str = ""  # display name, unique within its split group
     slug: str = ""  # file-name part, unique within its split group
 
     @property
     def model_name(self) -> str:
         return self.run.model_name
+
+    @property
+    def display_name(self) -> str:
+        """The name given for this build, else the run's (``run --name``, else a short model name)."""
+        return self.name or self.run.display_name
 
     @property
     def headline(self) -> Scoring:
@@ -119,8 +124,8 @@ class RunData:
 
     @property
     def report_name(self) -> str:
-        """Folder name of this run's report: ``<model>-<split>-<run_id>``."""
-        return "-".join(p for p in (slugify(self.model_name), slugify(self.split_name), slugify(self.run_id)) if p)
+        """Folder name of this run's report: ``<display name>-<split>-<run_id>``."""
+        return "-".join(p for p in (slugify(self.display_name), slugify(self.split_name), slugify(self.run_id)) if p)
 
 
 def scorings_text(run: RunData) -> str:
@@ -159,8 +164,23 @@ def load_run(path: Path) -> RunData:
     return data
 
 
-def load_runs(paths: list[Path]) -> list[RunData]:
-    return [load_run(p) for p in find_run_dirs(paths)]
+def load_runs(paths: list[Path], names: dict[Path, str] | None = None) -> list[RunData]:
+    """The runs in ``paths``; ``names``: display names for some of them by run folder (or results.json)."""
+    runs = [load_run(p) for p in find_run_dirs(paths)]
+    apply_names(runs, names or {})
+    return runs
+
+
+def apply_names(runs: list[RunData], names: dict[Path, str]) -> None:
+    """Give runs the display names in ``names`` (keys: run folders or their results.json); a key that is not
+    one of the runs is an error (a typo would otherwise go unnoticed)."""
+    by_folder = {r.path.resolve(): r for r in runs}
+    for key, name in names.items():
+        folder = Path(key).resolve()
+        folder = folder.parent if folder.name == "results.json" else folder
+        if folder not in by_folder:
+            raise AltbenchError(f"label for {key}: it is not one of the runs given")
+        by_folder[folder].name = name
 
 
 @dataclass
@@ -202,10 +222,11 @@ def group_by_split(runs: list[RunData]) -> list[SplitGroup]:
 
 
 def _label_runs(runs: list[RunData]) -> None:
-    names = [r.model_name for r in runs]
+    names = [r.display_name for r in runs]
     used: set[str] = set()
     for run in runs:
-        run.label = run.model_name if names.count(run.model_name) == 1 else f"{run.model_name} (run {run.run_id})"
+        name = run.display_name
+        run.label = name if names.count(name) == 1 else f"{name} (run {run.run_id})"
         run.slug = _unique(slugify(run.label), used)
 
 
@@ -220,31 +241,21 @@ def _unique(base: str, used: set[str]) -> str:
 def attach_items(group: SplitGroup, data_root: Path | None = None, images: Path | None = None) -> None:
     """Load the split's items (context, references, image) for ``group``; on failure record why.
 
-    Never downloads: a sample split is loaded only from ``data_root``, ``$ALTBENCH_DATA`` or a complete cache.
-    The split's content hash must match the one the runs were scored on.
+    Without ``data_root``/``images``, the split is found where its runs recorded it (results.json's split
+    ``location``, else run.json's ``data``). Never downloads. The split's content hash must match the one the
+    runs were scored on; when it does not, the note says what is missing or changed.
     """
-    from altbench.data import sample_download
-    from altbench.data.splits import SPLITS, cache_dir, load_split
+    from altbench.data.location import recorded_location
+    from altbench.data.reload import reload_split
 
-    spec = SPLITS.get(group.name)
+    location = recorded_location(*(r.run.split.get("location") for r in group.runs),
+                                 *(r.run_meta.get("data") for r in group.runs))
     try:
-        if spec is not None:
-            if (spec.source == "sample" and not (data_root or os.environ.get("ALTBENCH_DATA"))
-                    and not sample_download.is_complete(cache_dir() / "mcmdpo-sample", spec.platform, spec.part)):
-                raise DataError("sample data not found (pass --data-root or set ALTBENCH_DATA)")
-            split = load_split(group.name, data_root, images)
-        elif group.source and Path(group.source).is_file():
-            split = load_split(group.source, data_root, images)
-        else:
-            raise DataError(f"split file {group.source or group.name!r} not found")
+        split = reload_split(group.name, group.source, group.sha256, location, data_root, images)
     except AltbenchError as exc:
-        group.items_note = f"split {group.name} could not be loaded, so context, references and images are " \
-                           f"not shown: {exc}"
-        log.warning("%s", group.items_note)
-        return
-    if group.sha256 and split.sha256() != group.sha256:
-        group.items_note = (f"split {group.name} found, but its content differs from the one the runs were scored "
-                            "on (sha256 mismatch), so context, references and images are not shown")
+        reason = str(exc).removeprefix(f"split {group.name}: ")
+        group.items_note = (f"split {group.name} could not be loaded: {reason}; context, references and images "
+                            "are not shown (--data-root / --images say where the data is)")
         log.warning("%s", group.items_note)
         return
     group.items = {item.id: item for item in split.items}

@@ -67,7 +67,7 @@ __all__ = ["FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "w
 
 
 def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
-    runs = load_runs(cfg.runs)
+    runs = load_runs(cfg.runs, cfg.names)
     if not runs:
         raise AltbenchError("no runs given")
     groups = group_by_split(runs)
@@ -85,7 +85,7 @@ def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
             model_page_html(site, pg, run, thumbs, cfg)
     notes = [f"{g.name}: {g.items_note}" for g in groups if g.items_note]
     notes += [f"{r.label} ({r.path}): {n}" for r in runs for n in r.notes]
-    files, removed = write_site(site, cfg.out)
+    files, removed = write_site(site, cfg.out, committed=cfg.committed)
     return BuildResult(cfg.out, files, removed, notes)
 
 

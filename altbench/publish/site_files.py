@@ -13,17 +13,25 @@ from altbench.publish.html import (
 )
 
 MANIFEST = "site-manifest.json"
+# In a folder holding this file (the repository's leaderboards/), only leaderboards/build.sh writes: any other
+# command's site there would replace the committed pages of every split (e.g. a README example run in a
+# checkout). The build script's module passes ``committed=True``.
+COMMITTED_MARKER = ".altbench-committed-site"
 
 
-def write_site(site: Site, out: Path) -> tuple[dict[str, int], list[str]]:
+def write_site(site: Site, out: Path, committed: bool = False) -> tuple[dict[str, int], list[str]]:
     """Write the files; remove files an earlier build made that this one no longer makes.
 
     Refuses to overwrite a file that the previous build (per its manifest) did not generate. Each file is
     replaced in one rename, and files of the earlier build are removed only once every new one is written,
     so a build that fails (a full disk) leaves whole files of one build or the other, and a manifest that
     names every file it may have written: re-running the command after making room finishes the job. An OS
-    error is a one-line :class:`WriteError` naming the file.
+    error is a one-line :class:`WriteError` naming the file. A committed site (a folder holding
+    :data:`COMMITTED_MARKER`) is written only when ``committed`` says this is its rebuild.
     """
+    if (out / COMMITTED_MARKER).is_file() and not committed:
+        raise AltbenchError(f"{out} holds the committed leaderboard, which only leaderboards/build.sh rewrites; "
+                            "write this site elsewhere (--out DIR)")
     manifest_path = out / MANIFEST
     previous: list[str] = []
     if manifest_path.is_file():

@@ -70,32 +70,29 @@ def resolve_split(run: RunResults, split: Split | str | Path | None = None, data
                   images: Path | None = None) -> Split | None:
     """The run's split, checked against the content hash in the run header.
 
-    Given explicitly, a split whose content differs from the run's is an error; resolved from the header,
-    a split that cannot be loaded or differs only leaves references and context out (with a warning).
+    Given explicitly, a split whose content differs from the run's is an error. Resolved from the header
+    (where the run recorded its data, unless ``data_root``/``images`` say otherwise), a split that cannot be
+    loaded or differs only leaves references and context out, with a warning that says what is missing.
     """
-    from altbench.data.splits import SPLITS, Split, load_split
+    from altbench.data.location import recorded_location
+    from altbench.data.reload import reload_split
+    from altbench.data.splits import Split, load_split
 
-    explicit = split is not None
+    if split is None:
+        try:
+            return reload_split(run.split_name, run.split.get("source"), run.split_sha256,
+                                recorded_location(run.split.get("location")), data_root, images)
+        except DataError as exc:
+            log.warning("%s: references and context left out: %s", run.path, exc)
+            return None
     if isinstance(split, Split):
         resolved: Split | None = split
     else:
-        name = str(split) if explicit else (
-            run.split_name if run.split_name in SPLITS else str(run.split.get("source") or run.split_name))
-        try:
-            resolved = load_split(name, data_root, images)
-        except DataError as exc:
-            if explicit:
-                raise
-            log.warning("%s: references and context left out: split not loadable (%s)", run.path, exc)
-            return None
+        resolved = load_split(str(split), data_root, images)
     want = run.split_sha256
     if want and resolved is not None and resolved.sha256() != want:
-        msg = (f"{run.path}: split {resolved.name} has other content than the run's "
-               f"(sha256 {resolved.sha256()[:12]} vs {str(want)[:12]})")
-        if explicit:
-            raise DataError(msg + "; wrong split?")
-        log.warning("%s; references and context left out (pass the split it was run on)", msg)
-        return None
+        raise DataError(f"{run.path}: split {resolved.name} has other content than the run's "
+                        f"(sha256 {resolved.sha256()[:12]} vs {str(want)[:12]}); wrong split?")
     return resolved
 
 

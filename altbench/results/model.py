@@ -14,9 +14,11 @@ scoring's per-item file on first use (:func:`read_item_scores`).
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from altbench.errors import DataError
@@ -25,6 +27,27 @@ from altbench.results.numbers import reported_decimals, value_and_interval
 
 SCHEMA = "altbench.results/2"
 SCHEMA_V1 = "altbench.results/1"
+
+
+_STEP = re.compile(r"(checkpoint|step|epoch|ckpt)[-_]?\d+|final|best|last|latest", re.IGNORECASE)
+
+
+def short_model_name(name: str) -> str:
+    """A model name as people read it. A checkpoint given as a path (``/home/me/checkpoints/tiny-mcmdpo``)
+    is its folder's name: the absolute path says where it lay on one machine, not what it is; a step folder
+    (``checkpoint-500``, ``final``) keeps its parent (``sft-run/checkpoint-500``). A name is taken for a path
+    when it is absolute or starts with ``./``, ``../`` or ``~``, or names a folder that exists; registry
+    names (``retrieval``, ``hf:ORG/NAME``) stay as they are."""
+    looks_like_path = name.startswith(("/", "./", "../", "~", os.sep)) or (
+        ("/" in name or os.sep in name) and ":" not in name and Path(name).expanduser().is_dir())
+    if not looks_like_path:
+        return name
+    path = PurePath(name.rstrip("/" + os.sep))
+    if not path.name or path.name in (".", ".."):
+        return name
+    if _STEP.fullmatch(path.name) and path.parent.name:
+        return f"{path.parent.name}/{path.name}"
+    return path.name
 
 
 def finite_or_none(x: float | None) -> float | None:
@@ -144,8 +167,9 @@ class Scoring:
     model_metrics: model-based metrics asked for (``clipscore``, ...), with ``metric_models`` saying which
                   model scored and ``metric_failures`` the items each could not score, by reason.
     items:        the evaluated subset of the split.
-    counts:       ``items`` (evaluated), ``scored``, ``failed``, ``missing``, ``empty``.
+    counts:       ``items`` (evaluated), ``scored``, ``failed``, ``missing``, ``empty``, ``empty_reference``.
     failures:     ``[{"id", "error"}]`` of failed generations (never scored as empty text).
+    empty_references: scored items whose reference is empty or blank (scored as the reference scorer does).
     scores_path:  the per-item file; :meth:`rows` reads it once.
     """
 
@@ -160,6 +184,7 @@ class Scoring:
     model_metrics: list[str] = field(default_factory=list)
     metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)
     metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    empty_references: list[str] = field(default_factory=list)
     bootstrap: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     versions: dict[str, str | None] = field(default_factory=dict)
@@ -185,6 +210,16 @@ class Scoring:
     def fullness(self) -> tuple[int, int, int, int]:
         """Orders scorings: more items evaluated, then more scored, more conventions, more metrics."""
         return (self.items.n_evaluated, int(self.counts.get("scored", 0)), len(self.conventions), len(self.metrics))
+
+    def empty_reference_note(self, shown: int = 5) -> str | None:
+        """One sentence naming the scored items whose reference is empty (None when there are none)."""
+        ids = self.empty_references
+        if not ids:
+            return None
+        named = ", ".join(ids[:shown]) + (f", ... ({len(ids) - shown} more in results.json)" if len(ids) > shown else "")
+        what = "1 item has" if len(ids) == 1 else f"{len(ids)} items have"
+        return (f"{what} an empty reference (id{'s' if len(ids) > 1 else ''} {named}): scored as the reference "
+                "scorer does, 0 on every overlap metric")
 
     @property
     def n_unscored(self) -> int:
@@ -218,6 +253,7 @@ class Scoring:
                       "ids_sha256": self.items.ids_sha256},
             "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
             "counts": self.counts, "failures": self.failures, "missing": self.missing,
+            "empty_references": self.empty_references,
             "bootstrap": self.bootstrap, "seed": self.seed, "versions": self.versions,
             "git_commit": self.git_commit, "timestamps": self.timestamps, "scores_file": self.scores_file,
         }
@@ -239,8 +275,10 @@ class RunResults:
 
     path:    the run folder (or the folder ``altbench score --out`` wrote).
     run_id:  the run's fingerprint hash (see docs/results-schema.md).
-    model:   ``name``, ``target``, ``fingerprint``; ``predictions`` for a scored foreign file.
-    split:   ``name``, ``source``, ``n_items``, ``sha256`` (of the split's content).
+    model:   ``name``, ``target``, ``fingerprint``; ``display_name`` (``run --name``: provenance, not part of
+             the fingerprint); ``predictions`` for a scored foreign file.
+    split:   ``name``, ``source``, ``n_items``, ``sha256`` (of the split's content), ``location`` (where its
+             data was found: :class:`altbench.data.location.DataLocation`).
     scorings: by key, in the order they were first written.
     schema:  the schema the file was read as (version 1 files are read as one scoring).
     """
@@ -255,6 +293,12 @@ class RunResults:
     @property
     def model_name(self) -> str:
         return str(self.model.get("name") or "unnamed model")
+
+    @property
+    def display_name(self) -> str:
+        """What people read: the run's ``--name``, else a short form of the model name (never a long path)."""
+        given = self.model.get("display_name")
+        return str(given) if given else short_model_name(self.model_name)
 
     @property
     def split_name(self) -> str:

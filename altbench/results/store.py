@@ -38,6 +38,7 @@ from altbench.results.model import (
 )
 
 RESULTS = "results.json"
+PROVENANCE = ("display_name",)  # model header fields a later scoring updates (they are not the run's identity)
 SCORINGS = "scorings"
 LOCK = ".results.lock"
 
@@ -123,6 +124,7 @@ def _scoring(key: str, d: dict[str, Any], folder: Path, where: Path, scores_file
         metrics=metrics, counts=counts, items=subset, failures=list(d.get("failures") or []),
         missing=[str(i) for i in d.get("missing") or []], model_metrics=list(d.get("model_metrics") or []),
         metric_failures=dict(d.get("metric_failures") or {}), metric_models=dict(d.get("metric_models") or {}),
+        empty_references=[str(i) for i in d.get("empty_references") or []],
         bootstrap=dict(d.get("bootstrap") or {}), seed=int(d.get("seed") or 0),
         versions=dict(d.get("versions") or {}), git_commit=d.get("git_commit"),
         timestamps=dict(d.get("timestamps") or {}), scores_file=scores_file, scores_path=folder / scores_file)
@@ -196,14 +198,16 @@ def add_scoring(folder: Path, *, run_id: str, model: dict[str, Any], split: dict
     """Store ``scoring`` (with its per-item ``rows``) in ``folder``; returns the run with every scoring.
 
     A scoring with the key of an existing one replaces it (same settings, scored again); every other
-    scoring is kept. The run header (model, split) must match a folder's existing one.
+    scoring is kept. The run header (model, split) must match a folder's existing one; its provenance (the
+    model's ``display_name``, the split's ``location``) is the latest scoring's.
     """
     folder = Path(folder)
     with locked(folder):
         existing = load_run(folder) if (folder / RESULTS).is_file() else None
         if existing is not None:
             _check_same_run(existing, run_id, split)
-            model = {**existing.model, **model} if existing.schema == SCHEMA_V1 else existing.model
+            latest = {k: model[k] for k in PROVENANCE if model.get(k)}
+            model = {**existing.model, **model} if existing.schema == SCHEMA_V1 else {**existing.model, **latest}
             scorings = _convert_v1(existing) if existing.schema == SCHEMA_V1 else dict(existing.scorings)
         else:
             scorings = {}

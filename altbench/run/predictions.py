@@ -2,7 +2,10 @@
 
 Each batch is written as whole lines, flushed and fsync-ed. On opening, a trailing partial line (a write
 cut by SIGKILL) is truncated away, so the next run neither breaks on it nor loses more than that batch.
-A later record for an id supersedes an earlier one (a retried failure).
+
+An id may have several records: failures, then a prediction (a retried failure), or the same prediction
+again. What counts is its prediction when it has one, else its last failure; a failure never replaces a
+prediction, and two *different* predictions for one id are an error (which one to score is not ours to guess).
 
 Also reads the reference work's inference output (rows with ``response``, ``chosen``, ``idx``).
 """
@@ -97,7 +100,8 @@ def append_bytes(path: Path, data: bytes) -> None:
 
 
 def read(path: Path, allow_empty: bool = True) -> dict[str, PredictionRecord]:
-    """Latest record per id from an altbench predictions file or the reference work's output file.
+    """The record per id (its prediction, else its last failure) from an altbench predictions file or the
+    reference work's output file.
 
     allow_empty: False for a file the user gives to score (an empty one is a mistake to report, not a run
     with nothing scored); a run's own file may be empty after a kill cut its only, partial, line.
@@ -105,9 +109,17 @@ def read(path: Path, allow_empty: bool = True) -> dict[str, PredictionRecord]:
     if not allow_empty and path.is_dir():
         raise DataError(f"{path}: is a folder, not a predictions file (its predictions.jsonl?)")
     records: dict[str, PredictionRecord] = {}
+    first_line: dict[str, int] = {}  # of the id's prediction, for the error that names both lines
     for lineno, row in iter_objects(path, "predictions"):
         rec = _record(row, f"{path}:{lineno}")
+        old = records.get(rec.id)
+        if old is not None and old.error is None:  # a prediction stands
+            if rec.error is None and rec.prediction != old.prediction:
+                raise DataError(f"{path}: lines {first_line[rec.id]} and {lineno} give different predictions "
+                                f"for id {rec.id!r} (keep one)")
+            continue
         records[rec.id] = rec
+        first_line[rec.id] = lineno
     if not records and not allow_empty:
         raise DataError(f"{path}: no predictions in it (the file is empty or holds only blank lines)")
     return records

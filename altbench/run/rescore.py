@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from altbench.data.location import absolute, recorded_location
+from altbench.data.reload import reload_split
 from altbench.data.splits import load_split
 from altbench.errors import AltbenchError, DataError
 from altbench.helper import second_core
@@ -74,13 +76,26 @@ def _lines(path: Path) -> int:
         return 0
 
 
+def _load_split(config: ScoreConfig, run_meta: dict[str, Any] | None):
+    """The split to score against. Predictions of a run, scored against that run's split with no
+    ``data_root``/``images`` given, find the data where the run recorded it (and say what is missing)."""
+    if run_meta is not None and config.data_root is None and config.images is None:
+        fp = run_meta["fingerprint"]
+        location = recorded_location(run_meta.get("data"))
+        same_file = (location is not None and location.split_file is not None
+                     and Path(config.split).is_file() and Path(absolute(config.split)) == Path(location.split_file))
+        if location is not None and (config.split == fp.get("split") or same_file):
+            return reload_split(str(fp.get("split")), config.split, fp.get("split_sha256"), location)
+    return load_split(config.split, config.data_root, config.images)
+
+
 def _score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
     started = utc_now()
     check_model_metrics(config.metrics, config.metric_args)
     owner = owning_run(config.predictions)
     if owner is not None and config.out is not None and config.out.resolve() == owner[0].resolve():
         config.out = None
-    split = load_split(config.split, config.data_root, config.images)
+    split = _load_split(config, owner[1] if owner is not None else None)
     records = pred_store.read(config.predictions, allow_empty=False)
     check_ids(split, records)
     if owner is None and config.out is None:
@@ -96,14 +111,15 @@ def _score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
                             f"{str(fp['split_sha256'])[:12]}), not on {split.name} (sha256 {split.sha256()[:12]}); "
                             "wrong --split?")
         run_id = str(meta["run_id"])
-        model = {"name": fp.get("model"), "target": fp.get("target"), "fingerprint": fp}
+        model = {"name": fp.get("model"), "target": fp.get("target"), "fingerprint": fp,
+                 "display_name": meta.get("name")}
     else:
         folder = config.out
         meta = owner[1] if owner else {}
         fp = meta.get("fingerprint") or {}
         run_id = str(meta.get("run_id") or config.predictions.stem)
         model = {"name": fp.get("model", config.predictions.stem), "target": fp.get("target"),
-                 "fingerprint": fp or None, "predictions": str(config.predictions)}
+                 "fingerprint": fp or None, "predictions": str(config.predictions), "display_name": meta.get("name")}
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
                          metrics=config.metrics, metric_args=config.metric_args,
                          meanwhile=split.sha256)  # the results need the split's hash: made while the helper works

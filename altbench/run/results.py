@@ -56,8 +56,12 @@ def git_commit() -> str | None:
 
 
 def split_header(split: Split) -> dict[str, Any]:
-    """The run's split: name, source, size and content hash (the evaluated subset is per scoring)."""
-    return {"name": split.name, "source": split.source, "n_items": len(split), "sha256": split.sha256()}
+    """The run's split: name, source, size and content hash (the evaluated subset is per scoring), and where
+    its data was found this time (provenance: later commands find the references and images there)."""
+    header = {"name": split.name, "source": split.source, "n_items": len(split), "sha256": split.sha256()}
+    if split.location is not None:
+        header["location"] = split.location.to_dict()
+    return header
 
 
 def key_for(split: Split, evaluated_ids: Sequence[str], *, convention: str, seed: int, resamples: int,
@@ -86,7 +90,7 @@ def to_scoring(scored: ScoredRun, *, split: Split, evaluated_ids: Sequence[str],
         key=key, convention=convention, conventions=list(scored.conventions), metrics=metrics,
         counts=dict(scored.counts), items=items, failures=list(scored.failures), missing=list(scored.missing),
         model_metrics=list(model_metrics), metric_failures=scored.metric_failures,
-        metric_models=scored.metric_models,
+        metric_models=scored.metric_models, empty_references=list(scored.empty_references),
         bootstrap={"resamples": resamples, "seed": seed, "method": "percentile, paired over items", "level": 0.95},
         seed=seed, versions=versions(), git_commit=git_commit(),
         timestamps={"started": started, "finished": utc_now()})

@@ -28,6 +28,7 @@ from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY, ModelEntry
 from altbench.results import RunResults, Scoring, load_run
+from altbench.results.model import short_model_name
 from altbench.run import predictions as pred_store
 from altbench.run.lock import hold_run_folder
 from altbench.run.results import key_for, store_scoring, utc_now
@@ -58,6 +59,7 @@ class RunConfig:
     # the share of items that may go unscored (failed, missing) before the run counts as failed; a run that
     # scored nothing always does. The run reports it (RunOutcome.shortfall); the CLI turns it into exit 5.
     max_failure_rate: float = 1.0
+    name: str | None = None  # display name; provenance, not identity (None: the recorded one, else a default)
 
 
 @dataclass
@@ -108,7 +110,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     conventions_for(config.convention)  # fail on a bad convention before any generation
     check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
-        raise AltbenchError(f"--batch-size must be at least 1, got {config.batch_size}")
+        raise AltbenchError(f"batch_size must be at least 1, got {config.batch_size}")  # the CLI checks its own
     check_failure_rate(config.max_failure_rate)
     split = load_split(config.split, config.data_root, config.images)
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
@@ -134,15 +136,18 @@ def _generate_and_score(config: RunConfig, progress: Progress | None, split: Spl
                         shard: Shard, entry: ModelEntry, adapter: Adapter, fp: dict, rid: str, run_dir: Path
                         ) -> RunOutcome:
     pred_path = run_dir / "predictions.jsonl"
+    provenance = {"environment": adapter.environment(), "name": config.name,
+                  "default_name": short_model_name(entry.name),
+                  "data": split.location.to_dict() if split.location else None}
     if shard.main:
-        _claim(run_dir, fp, rid, adapter.environment())
+        display_name = _claim(run_dir, fp, rid, **provenance)
         cut = pred_store.repair_tail(pred_path)
         if cut:
             log.warning("removed a partial last line (%d bytes) from %s left by an interrupted run", cut, pred_path)
         shard.merge(run_dir, pred_path, items)  # rank files an interrupted distributed run left
     shard.barrier()
     if not shard.main:
-        _claim(run_dir, fp, rid, adapter.environment())
+        display_name = _claim(run_dir, fp, rid, **provenance)
     started = utc_now()
 
     done = pred_store.read(pred_path) if pred_path.exists() else {}
@@ -173,8 +178,8 @@ def _generate_and_score(config: RunConfig, progress: Progress | None, split: Spl
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
                          metrics=config.metrics, metric_args=config.metric_args)
     run_results, scoring = store_scoring(
-        run_dir, run_id=rid, model={"name": entry.name, "target": entry.target, "fingerprint": fp}, split=split,
-        scored=scored, started=started, **settings)
+        run_dir, run_id=rid, split=split, scored=scored, started=started, **settings,
+        model={"name": entry.name, "target": entry.target, "fingerprint": fp, "display_name": display_name})
     shard.barrier()
     return RunOutcome(run_dir, run_results, scoring, generated=len(mine), resumed=resumed,
                       max_failure_rate=config.max_failure_rate)
@@ -267,13 +272,29 @@ def _check_owner(run_dir: Path, fp: dict, rid: str) -> bool:
     return False
 
 
-def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any]) -> None:
-    """Create the run folder, or check that an existing one belongs to this very run."""
+def _claim(run_dir: Path, fp: dict, rid: str, environment: dict[str, Any], name: str | None, default_name: str,
+           data: dict[str, str] | None) -> str:
+    """Create the run folder, or check that an existing one belongs to this very run; returns its display name.
+
+    The libraries generation runs on, the display name and where the split's data was found are provenance,
+    not identity: recorded in run.json beside the fingerprint, never hashed into the run id. A re-run records
+    a new ``name`` or data location (the latest wins); without ``name`` the recorded one stays.
+    """
+    meta_path = run_dir / "run.json"
     if _check_owner(run_dir, fp, rid):
-        return
-    # the libraries generation runs on are provenance, not identity: recorded here, never hashed into run_id
-    write_json_atomic(run_dir / "run.json", {"run_id": rid, "fingerprint": fp, "environment": environment,
-                                             "created": utc_now()})
+        existing = json.loads(meta_path.read_text(encoding="utf-8"))
+        updated = {**existing, "name": name or existing.get("name") or default_name}
+        if data:
+            updated["data"] = data
+        if updated != existing:
+            write_json_atomic(meta_path, updated)
+        return str(updated["name"])
+    meta = {"run_id": rid, "fingerprint": fp, "name": name or default_name, "environment": environment,
+            "created": utc_now()}
+    if data:
+        meta["data"] = data
+    write_json_atomic(meta_path, meta)
+    return str(meta["name"])
 
 
 def _warm_up_meteor() -> None:

@@ -43,6 +43,7 @@ class ScoredRun:
     conventions: list[str] = field(default_factory=list)
     metric_failures: dict[str, dict[str, int]] = field(default_factory=dict)  # model metrics: reason -> count
     metric_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # model metrics: the scoring model
+    empty_references: list[str] = field(default_factory=list)  # scored items whose reference is empty or blank
 
     def per_item_rows(self) -> list[dict]:
         rows = []
@@ -102,12 +103,14 @@ def score_split(
     with second_core(len(scored), warm_up_tasks(convs)):
         scores, model_out = _score_items(split, scored, convs, metrics, metric_args)
         ci = bootstrap_ci(scores, resamples=resamples, seed=seed, meanwhile=meanwhile) if scored else {}
+    blank = split.empty_reference_ids
+    empty_refs = [item.id for item, _ in scored if item.id in blank] if blank else []
     counts = {
         "items": len(wanted), "scored": len(scored), "failed": len(failures), "missing": len(missing),
-        "empty": sum(1 for _, p in scored if not p.strip()),
+        "empty": sum(1 for _, p in scored if not p.strip()), "empty_reference": len(empty_refs),
     }
     return ScoredRun(scores, ci, [item.id for item, _ in scored], failures, missing, counts, convs,
-                     model_out.failures if model_out else {}, model_out.models if model_out else {})
+                     model_out.failures if model_out else {}, model_out.models if model_out else {}, empty_refs)
 
 
 def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence[str],

@@ -42,7 +42,7 @@ class LoadedRun:
 
     path:       what the user gave (run folder or results file).
     run:        the typed results, every scoring.
-    label:      a short display name (model name, made unique by :func:`label_runs`).
+    label:      a short display name (the run's display name, made unique by :func:`label_runs`).
     """
 
     path: Path
@@ -146,17 +146,18 @@ def _check_value(run: LoadedRun, s: Scoring, key: str, block: StatBlock) -> None
 # ------------------------------------------------------------------------------------------- loading
 def load_run(path: Path | str) -> LoadedRun:
     run = read_run(Path(path))
-    return LoadedRun(Path(path), run, run.model_name)
+    return LoadedRun(Path(path), run, run.display_name)
 
 
 def label_runs(runs: Sequence[LoadedRun]) -> list[LoadedRun]:
-    """Unique labels: the model name, then ``name@run_id``, then the path."""
+    """Unique labels: the display name (``run --name``, else a short model name), then ``name@run_id``,
+    then the path."""
     def unique(labels: list[str]) -> bool:
         return len(set(labels)) == len(labels)
 
     candidates = [
-        [r.run.model_name for r in runs],
-        [f"{r.run.model_name}@{r.run.run_id[:8]}" for r in runs],
+        [r.run.display_name for r in runs],
+        [f"{r.run.display_name}@{r.run.run_id[:8]}" for r in runs],
         [str(r.path) for r in runs],
     ]
     labels = next((c for c in candidates if unique(c)), [f"{r.path}#{k + 1}" for k, r in enumerate(runs)])

@@ -31,6 +31,7 @@ from altbench.metrics.model.base import (
     require_packages,
     torch_device,
 )
+from altbench.metrics.model.options import option_name, option_setting
 from altbench.models.hf_base import weights_digest
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ OPTIONS: dict[str, Any] = {
     "device": "auto",
     "fast_tokenizer": False,
 }
-HINT = "pass --metric-arg bertscore.model=/path/to/model (a transformers folder) and bertscore.num_layers=N"
+def hint() -> str:
+    return (f"pass {option_setting('bertscore', 'model', '/path/to/model')} (a transformers folder) and "
+            f"{option_setting('bertscore', 'num_layers', 'N')}")
 
 
 def preflight(options: dict[str, Any]) -> None:
@@ -55,9 +58,9 @@ def preflight(options: dict[str, Any]) -> None:
     if _is_path(spec):
         folder = Path(spec).expanduser()
         if not (folder / "config.json").is_file():
-            raise MissingResourceError(f"bertscore: no transformers model at {folder} (no config.json); {HINT}")
+            raise MissingResourceError(f"bertscore: no transformers model at {folder} (no config.json); {hint()}")
         if options["num_layers"] is None:
-            raise AltbenchError(f"bertscore: set bertscore.num_layers for the local model {folder} "
+            raise AltbenchError(f"bertscore: set {option_name('bertscore', 'num_layers')} for the local model {folder} "
                                 "(bert-score tunes the layer per model; it has no default for a path)")
     if options["baseline"] is not None and not Path(str(options["baseline"])).is_file():
         raise MissingResourceError(f"bertscore: baseline file {options['baseline']} not found")
@@ -79,13 +82,13 @@ def _resolve(options: dict[str, Any]) -> tuple[str, int, dict[str, Any]]:
     layers = options["num_layers"]
     if layers is None:
         if spec not in model2layers:
-            raise AltbenchError(f"bertscore: no tuned layer known for {spec!r}; set bertscore.num_layers")
+            raise AltbenchError(f"bertscore: no tuned layer known for {spec!r}; set {option_name('bertscore', 'num_layers')}")
         layers = model2layers[spec]
     folder = _cached_snapshot(spec)
     if folder is None:
         if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
             raise MissingResourceError(f"bertscore: {spec} is not in the Hugging Face cache and HF_HUB_OFFLINE is "
-                                       f"set; {HINT}")
+                                       f"set; {hint()}")
         log.warning("bertscore: %s is not cached; downloading it", spec)
     ident = {"name": spec, "weights": str(folder) if folder else None,
              "sha256": weights_digest(folder) if folder else None}
@@ -116,7 +119,7 @@ def compute(request: MetricRequest) -> MetricResult:
                             device=torch_device(str(opts["device"])), use_fast_tokenizer=bool(opts["fast_tokenizer"]))
     except OSError as exc:  # transformers: not found locally and not downloadable
         raise MissingResourceError(f"bertscore: cannot load {model_type} ({str(exc).splitlines()[0][:160]}); "
-                                   f"{HINT}") from None
+                                   f"{hint()}") from None
     if ident["sha256"] is None:  # downloaded just now
         folder = _cached_snapshot(model_type)
         ident = {"name": model_type, "weights": str(folder) if folder else None,
@@ -127,7 +130,8 @@ def compute(request: MetricRequest) -> MetricResult:
             base = [float(v) for v in scorer.baseline_vals]
         except ValueError:
             raise MissingResourceError(f"bertscore: bert-score has no rescaling baseline for {model_type} "
-                                       f"({opts['lang']}); set bertscore.baseline=FILE or bertscore.rescale=false"
+                                       f"({opts['lang']}); set {option_setting('bertscore', 'baseline', 'FILE')} or "
+                                       f"{option_setting('bertscore', 'rescale', 'false')}"
                                        ) from None
     tok = scorer._tokenizer
     if tok.model_max_length > 100_000:  # a folder saved without it: bert-score passes it as max_length

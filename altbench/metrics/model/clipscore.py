@@ -46,6 +46,7 @@ from altbench.metrics.model.base import (
     sha256_text,
     torch_device,
 )
+from altbench.metrics.model.options import option_name, option_setting
 from altbench.models.hf_base import weights_digest
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ OPTIONS: dict[str, Any] = {
 }
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".npz")
 HF_WEIGHT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-HINT = "pass --metric-arg clipscore.model=/path/to/weights (.pt/.bin/.safetensors of {arch}) or an open_clip folder"
+def hint(arch: str) -> str:
+    return (f"pass {option_setting('clipscore', 'model', '/path/to/weights')} (.pt/.bin/.safetensors of {arch}) "
+            "or an open_clip folder")
 
 
 def preflight(options: dict[str, Any]) -> None:
@@ -71,11 +74,11 @@ def preflight(options: dict[str, Any]) -> None:
     spec = str(options["model"])
     local = spec.removeprefix("local-dir:")
     if (spec.startswith("local-dir:") or _looks_like_path(spec)) and not Path(local).expanduser().exists():
-        raise MissingResourceError(f"clipscore: no weights at {local}; " + HINT.format(arch=options["arch"]))
+        raise MissingResourceError(f"clipscore: no weights at {local}; " + hint(options["arch"]))
     try:
         float(options["w"])
     except (TypeError, ValueError):
-        raise AltbenchError(f"clipscore.w must be a number, got {options['w']!r}") from None
+        raise AltbenchError(f"{option_name('clipscore', 'w')} must be a number, got {options['w']!r}") from None
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -124,11 +127,12 @@ def load(options: dict[str, Any]) -> LoadedClip:
         if _looks_like_path(spec):
             weights = Path(spec).expanduser()
             if not weights.is_file():
-                raise MissingResourceError(f"clipscore: no weights file at {weights}; " + HINT.format(arch=arch))
+                raise MissingResourceError(f"clipscore: no weights file at {weights}; " + hint(arch))
         elif tag_cfg:
             weights = _fetch(arch, tag, tag_cfg)
         else:
-            raise AltbenchError("clipscore: random weights score nothing; set clipscore.pretrained or clipscore.model")
+            raise AltbenchError("clipscore: random weights score nothing; set "
+                                f"{option_name('clipscore', 'pretrained')} or {option_name('clipscore', 'model')}")
         quick = tag_cfg.get("quick_gelu", False) if options["quick_gelu"] == "auto" else _bool(options["quick_gelu"])
         transform = {f"image_{k}": tag_cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in tag_cfg}
         model, _, preprocess = open_clip.create_model_and_transforms(
@@ -161,10 +165,10 @@ def _fetch(arch: str, tag: str, cfg: dict) -> Path:
             hit = try_to_load_from_cache(repo, name)
             if isinstance(hit, str):
                 return Path(hit)
-    hint = HINT.format(arch=arch)
+    how = hint(arch)
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
         raise MissingResourceError(f"clipscore: open_clip {arch} '{tag}' weights are not cached and HF_HUB_OFFLINE "
-                                   f"is set; {hint}")
+                                   f"is set; {how}")
     from open_clip.pretrained import download_pretrained
 
     log.warning("clipscore: downloading open_clip %s '%s' weights", arch, tag)
@@ -172,7 +176,7 @@ def _fetch(arch: str, tag: str, cfg: dict) -> Path:
         return Path(download_pretrained(cfg))
     except Exception as exc:  # noqa: BLE001 - no network, hub errors...: one line naming the option
         raise MissingResourceError(f"clipscore: cannot get open_clip {arch} '{tag}' weights "
-                                   f"({type(exc).__name__}); {hint}") from None
+                                   f"({type(exc).__name__}); {how}") from None
 
 
 class FeatureCache:

@@ -20,6 +20,7 @@ from altbench.data.splits import Split
 from altbench.errors import AltbenchError
 from altbench.extras import require_metric
 from altbench.metrics.model.base import Family, MetricRequest, MetricResult
+from altbench.metrics.model.options import option_name, option_setting, options_source
 
 PREFIX = "model/"
 # metric name -> family; a family computes all of its requested metrics at once
@@ -63,7 +64,8 @@ def nest_metric_args(args: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         family, sep, option = str(key).partition(".")
         if not sep or not option:
-            raise AltbenchError(f"--metric-arg expects METRIC.KEY=VALUE (e.g. clipscore.model=PATH), got {key!r}")
+            raise AltbenchError(f"{options_source()} expects METRIC.KEY=VALUE (e.g. clipscore.model=PATH), "
+                                f"got {key!r}")
         out.setdefault(family, {})[option] = value
     return out
 
@@ -75,8 +77,9 @@ def family_options(family: str, user: Mapping[str, Any] | None) -> dict[str, Any
     for key, value in (user or {}).items():
         if key not in options:
             close = difflib.get_close_matches(key, options, n=1)
-            hint = f"; did you mean {family}.{close[0]}?" if close else f"; options: {', '.join(sorted(options))}"
-            raise AltbenchError(f"unknown option {family}.{key}{hint}")
+            hint = (f"; did you mean {option_name(family, close[0])}?" if close
+                    else f"; options: {', '.join(sorted(options))}")
+            raise AltbenchError(f"unknown option {option_name(family, key)}{hint}")
         options[key] = value
     return options
 
@@ -85,12 +88,12 @@ def resolve(names: Sequence[str], metric_args: Mapping[str, Any] | None) -> dict
     """Validate names and options, run each requested family's preflight; returns family -> options."""
     nested = nest_metric_args(metric_args or {})
     if "refclipscore" in nested:
-        raise AltbenchError("refclipscore shares clipscore's options: use clipscore.KEY=VALUE")
+        raise AltbenchError(f"refclipscore shares clipscore's options: use {option_setting('clipscore', 'KEY', 'VALUE')}")
     for family in nested:
         if family not in FAMILIES:
             close = difflib.get_close_matches(family, FAMILIES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(FAMILIES)}"
-            raise AltbenchError(f"settings given for unknown metric {family!r}{hint}")
+            raise AltbenchError(f"{options_source()}: unknown metric {family!r}{hint}")
     resolved: dict[str, dict[str, Any]] = {}
     for family in dict.fromkeys(METRICS[n] for n in parse_metric_names(names)):
         require_metric(family)  # torch / open_clip / bert-score: the extra to install, in one line

@@ -24,6 +24,7 @@ from typing import Any
 
 from altbench.errors import AltbenchError, MissingResourceError
 from altbench.metrics.model.judge.prompts import Prompt
+from altbench.metrics.model.options import option_setting
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,9 @@ class TransformersBackend:
         except MissingResourceError:
             raise
         except AltbenchError as exc:
-            raise MissingResourceError(f"judge: cannot load a local VLM from {path} ({exc}); "
-                                       "pass --metric-arg judge.model=DIR (a transformers checkpoint folder)") from None
+            raise MissingResourceError(f"judge: cannot load a local VLM from {path} ({exc}); pass "
+                                       f"{option_setting('judge', 'model', 'DIR')} (a transformers checkpoint "
+                                       "folder)") from None
         if not all(hasattr(adapter, a) for a in ("model", "processor", "tokenizer", "processor_inputs")):
             raise AltbenchError(f"judge: {path} does not load as a transformers VLM (adapter "
                                 f"{type(adapter).__name__}); the transformers backend needs one")

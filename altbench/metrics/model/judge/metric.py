@@ -42,6 +42,7 @@ from altbench.metrics.model.judge.parsing import (
 )
 from altbench.metrics.model.judge.prompts import absolute_prompt, pairwise_prompt, rubric_id
 from altbench.metrics.model.judge.rubric import CRITERION_NAMES
+from altbench.metrics.model.options import option_name, option_setting
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +78,26 @@ BACKENDS = ("openai", "transformers")
 
 
 def preflight(options: dict[str, Any]) -> None:
+    """Cheap checks before anything is loaded; messages name the options as the calling command takes them
+    (:mod:`altbench.metrics.model.options`)."""
     if options["backend"] not in BACKENDS:
-        raise AltbenchError(f"judge.backend must be one of {', '.join(BACKENDS)}, got {options['backend']!r}")
+        raise AltbenchError(f"{option_name('judge', 'backend')} must be one of {', '.join(BACKENDS)}, "
+                            f"got {options['backend']!r}")
     if options["mode"] not in MODES:
-        raise AltbenchError(f"judge.mode must be one of {', '.join(MODES)}, got {options['mode']!r}")
+        raise AltbenchError(f"{option_name('judge', 'mode')} must be one of {', '.join(MODES)}, "
+                            f"got {options['mode']!r}")
     if options["weighting"] not in ("expected", "argmax"):
-        raise AltbenchError(f"judge.weighting must be expected or argmax, got {options['weighting']!r}")
+        raise AltbenchError(f"{option_name('judge', 'weighting')} must be expected or argmax, "
+                            f"got {options['weighting']!r}")
     if not options["image"] and not options["references"]:
-        raise AltbenchError("judge.image=false (a text-only judge) needs judge.references=true: it has nothing "
-                            "else to check the alt-text against")
+        raise AltbenchError(f"{option_setting('judge', 'image', 'false')} (a text-only judge) needs "
+                            f"{option_setting('judge', 'references', 'true')}: it has nothing else to check the "
+                            "alt-text against")
     if not options["model"]:
         what = "the served model name, e.g. gpt-4o-mini" if options["backend"] == "openai" else \
             "a local VLM checkpoint folder"
-        raise MissingResourceError(f"judge: no judge model; pass --metric-arg judge.model=... ({what})")
+        raise MissingResourceError(f"judge: no judge model; pass {option_setting('judge', 'model', 'MODEL')} "
+                                   f"({what})")
     if options["backend"] == "openai":
         from altbench.net.openai_client import LOCAL_HOSTS
 

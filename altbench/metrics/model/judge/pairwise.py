@@ -39,14 +39,15 @@ def preference(outcome: Outcome, order: str, weighted: bool) -> float:
 def baseline_predictions(against: str) -> tuple[dict[str, str | None], str]:
     """id -> baseline prediction (None when that item failed) from a predictions file; and a label for it."""
     from altbench.metrics.model.base import file_sha256
+    from altbench.metrics.model.options import option_name
     from altbench.run import predictions as pred_store
 
     path = Path(against).expanduser()
     if path.is_dir():
         path = path / "predictions.jsonl"
     if not path.is_file():
-        raise AltbenchError(f"judge.against: no predictions file at {path} (give a run folder or its "
-                            "predictions.jsonl, or 'reference')")
+        raise AltbenchError(f"{option_name('judge', 'against')}: no predictions file at {path} (give a run "
+                            "folder or its predictions.jsonl, or 'reference')")
     records = pred_store.read(path)
     return {k: r.prediction for k, r in records.items()}, f"run:{path.parent.name}@{file_sha256(path)[:12]}"
 
