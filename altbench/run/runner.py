@@ -51,6 +51,9 @@ class RunConfig:
     resamples: int = 10_000
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
+    # a probe (altbench.probe): maps each batch's (items, images) to the probed ones before generation, and
+    # extends the fingerprint with its settings (see altbench.probe.counterfactuals.Counterfactual)
+    counterfactual: Any = None
 
 
 @dataclass
@@ -93,6 +96,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     entry, adapter = REGISTRY.create(config.model, config.model_args)
     adapter.prepare(split.name, config.data_root)
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
+    if config.counterfactual is not None:
+        fp = config.counterfactual.fingerprint(fp)
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
     pred_path = run_dir / "predictions.jsonl"
@@ -115,7 +120,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         _warm_up_meteor()
     for start in range(0, len(mine), config.batch_size):
         batch = mine[start : start + config.batch_size]
-        pred_store.append(out_path, _generate_batch(adapter, batch))
+        pred_store.append(out_path, _generate_batch(adapter, batch, config.counterfactual, run_dir))
         if progress:
             progress(resumed + start + len(batch), resumed + len(mine))
     shard.barrier()
@@ -242,8 +247,12 @@ def _warm_up_meteor() -> None:
         log.debug("METEOR warm-up failed", exc_info=True)
 
 
-def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]:
-    """Generations for a batch; an unreadable image or an adapter error fails items, not the run."""
+def _generate_batch(adapter: Adapter, batch: Sequence[Item], counterfactual: Any = None,
+                    run_dir: Path | None = None) -> list[Generation]:
+    """Generations for a batch; an unreadable image or an adapter error fails items, not the run.
+
+    A ``counterfactual`` (a probe) replaces the loaded batch by the probed one just before generation; an
+    adapter that reads image files itself (``reads_image_files``) gets the probed images as files."""
     failed: dict[str, Generation] = {}
     ready: list[Item] = []
     images: list[Any] = []
@@ -256,6 +265,10 @@ def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]
                 continue
         ready.append(item)
     outputs: dict[str, Generation] = {}
+    if ready and counterfactual is not None:
+        files = run_dir / "images" if run_dir is not None and adapter.reads_image_files else None
+        ready, probed = counterfactual.apply(ready, images if adapter.uses_images else None, files)
+        images = probed if probed is not None else images
     if ready:
         try:
             gens = adapter.generate(ready, images if adapter.uses_images else None)
