@@ -28,8 +28,11 @@ DEFAULT_MODEL = "altbench-tiny"
               help="Run folder. Default: runs/<model>/<split>-<fingerprint>, so re-running resumes.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @scoring_options
+@click.option("--probes", default=None, metavar="NAMES",
+              help="Then probe the run: context-swap, context-drop, image-noise, image-blank or all "
+                   "(as `altbench probe`; docs/probes.md).")
 def run_command(model, split, model_args, limit, batch_size, out, seed, convention, resamples, data_root, images,
-                metrics, metric_args, metrics_config):
+                metrics, metric_args, metrics_config, probes):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
@@ -51,3 +54,13 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, conventi
         click.echo(f"resumed: {outcome.resumed} items already predicted, {outcome.generated} generated now")
     print_results(outcome.run, outcome.scoring)
     click.echo(f"wrote {outcome.run_dir}/results.json")
+    if probes:
+        from altbench.cli.probe_cmd import print_report, run_probes
+        from altbench.probes import ProbeSettings, parse_probes
+
+        names = parse_probes(probes)  # a bad name fails here, after the run is safely stored
+        report = run_probes(outcome.run_dir, ",".join(names), ProbeSettings(
+            seed=seed, resamples=resamples, trials=resamples, batch_size=batch_size, data_root=data_root,
+            images=images))
+        print_report(report)
+        click.echo(f"wrote {report.path}")

@@ -51,8 +51,8 @@ class RunConfig:
     resamples: int = 10_000
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)  # {"clipscore": {"model": PATH}, ...}
-    # a probe (altbench.probe): maps each batch's (items, images) to the probed ones before generation, and
-    # extends the fingerprint with its settings (see altbench.probe.counterfactuals.Counterfactual)
+    # a probe (altbench.probes): maps each batch's (items, images) to the probed ones before generation, and
+    # extends the fingerprint with its settings (see altbench.probes.counterfactuals.Counterfactual)
     counterfactual: Any = None
 
 

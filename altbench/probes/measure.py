@@ -1,13 +1,13 @@
 """``altbench probe RUN``: regenerate a run under counterfactual inputs, then measure what moved.
 
 Each probe of run ``R`` is itself a run folder, ``R/probes/<probe>/``, made by the ordinary runner
-(:func:`altbench.run.runner.run`) with a :class:`~altbench.probe.counterfactuals.Counterfactual` on its
+(:func:`altbench.run.runner.run`) with a :class:`~altbench.probes.counterfactuals.Counterfactual` on its
 config: same model, arguments, seed, split, items and scoring convention as ``R``, predictions appended batch
 by batch, resumable after a kill, sharded under ``accelerate launch``, failures counted. Its fingerprint is
 ``R``'s plus the probe's settings, so a changed setting never resumes into stale output.
 
 Then :func:`measure` compares each probe run with ``R`` item by item and writes ``R/probes.json``
-(:mod:`altbench.probe.results`): the metrics by the analysis engine of ``altbench compare`` (original minus
+(:mod:`altbench.probes.results`): the metrics by the analysis engine of ``altbench compare`` (original minus
 probe), and two reference-free numbers from the outputs alone.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from altbench.errors import AltbenchError, DataError
-from altbench.probe.counterfactuals import DESCRIPTIONS, PROBES, Counterfactual
-from altbench.probe.results import (
+from altbench.probes.counterfactuals import DESCRIPTIONS, PROBES, Counterfactual
+from altbench.probes.results import (
     PROBES_DIR,
     PROBES_FILE,
     RELIANCE_PROBES,
@@ -260,3 +260,23 @@ def _metrics(original, probed, policy) -> dict[str, ProbeMetric]:
 
 def dumps(report: ProbeReport) -> str:
     return json.dumps(report.to_dict(), indent=2)
+
+
+# --------------------------------------------------------------------------------- per-item similarity
+def item_similarity(run_dir: Path | str, name: str, out: Path | str | None = None) -> dict[str, float]:
+    """Per paired item: the similarity of the probe's output to the run's (1 when identical after stripping
+    white space, else ROUGE-L F), recomputed from the two predictions files; split order."""
+    from altbench.metrics.paper.rouge import rouge_l
+    from altbench.run.predictions import read as read_predictions
+
+    folder = Path(run_dir)
+    pfolder = (Path(out) if out is not None else folder) / PROBES_DIR / name
+    originals = read_predictions(folder / "predictions.jsonl")
+    outputs = read_predictions(pfolder / "predictions.jsonl")
+    sims: dict[str, float] = {}
+    for item_id, rec in originals.items():
+        got = outputs.get(item_id)
+        if rec.error is None and got is not None and got.error is None:
+            a, b = rec.prediction or "", got.prediction or ""
+            sims[item_id] = 1.0 if a.strip() == b.strip() else rouge_l(b, a)
+    return sims
