@@ -40,6 +40,8 @@ from altbench.results.store import read_json, resolve
 
 log = logging.getLogger(__name__)
 
+SWAPS_FILE = "swaps.json"  # context-swap: item id -> the id of the item whose context it got
+
 Progress = Callable[[str, int, int], None]  # (probe, done, total)
 
 
@@ -141,7 +143,12 @@ def run_probe(base: ProbedRun, name: str, settings: ProbeSettings, out: Path | N
                        convention=headline.convention, out=(out or base.folder) / PROBES_DIR / name,
                        resamples=int(headline.bootstrap.get("resamples") or settings.resamples),
                        counterfactual=counterfactual)
-    return run(config, progress=progress)
+    outcome = run(config, progress=progress)
+    if counterfactual.donors is not None:  # which context each item got, for the report and for audit
+        from altbench.io import write_json_atomic
+
+        write_json_atomic(outcome.run_dir / SWAPS_FILE, counterfactual.donors)
+    return outcome
 
 
 def probe(run_dir: Path | str, probes: str | Sequence[str] | None = None, settings: ProbeSettings | None = None,
