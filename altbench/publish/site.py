@@ -32,7 +32,6 @@ from altbench.publish.html import (
     T,
     Table,
 )
-from altbench.publish.probe_page import PROBE_PAGE, probe_page_html, probed, reliance_cells, reliance_columns
 from altbench.publish.pages import (
     DASH,
     FOOTER,
@@ -45,6 +44,7 @@ from altbench.publish.pages import (
     render,
     sort_value,
 )
+from altbench.publish.probe_page import PROBE_PAGE, probe_page_html, probed, reliance_cells, reliance_columns
 from altbench.publish.runs import SplitGroup, attach_items, group_by_split, load_runs
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
