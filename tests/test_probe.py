@@ -17,7 +17,6 @@ from PIL import Image
 
 from altbench.cli import cli
 from altbench.data.items import Item, context_of
-from altbench.errors import AltbenchError
 from altbench.probes.counterfactuals import (
     Counterfactual,
     blank_image,

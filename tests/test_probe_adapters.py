@@ -88,7 +88,7 @@ def test_openai_compatible_adapter_receives_the_swapped_context_and_the_noised_i
     swapped, noised, blank = server.requests[:6], server.requests[6:12], server.requests[12:18]
     by_id = {it.id: it for it in items}
     for item, (text, image) in zip(items, swapped):
-        original_text, original_image = originals[items.index(item)]
+        original_image = originals[items.index(item)][1]
         assert text.startswith(item.question[: item.question.index("Context:")])  # instruction kept
         assert text.endswith(by_id[donors[item.id]].context) and donors[item.id] != item.id
         assert image == original_image  # the image is untouched by a context probe

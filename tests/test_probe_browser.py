@@ -10,7 +10,7 @@ from altbench.cli import cli
 
 pytestmark = pytest.mark.browser
 
-from test_publish_browser import AXE, AXE_TAGS, Watched, axe_source, browser  # noqa: E402, F401
+from test_publish_browser import AXE, AXE_TAGS, Watched, axe_source, browser  # noqa: F401
 
 
 @pytest.fixture(scope="module")
