@@ -8,6 +8,7 @@ summaries, context reliance (from context-swap) and image reliance (from image-n
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,11 +202,14 @@ class ProbeReport:
 
 def read_probes(path: Path | str) -> ProbeReport:
     """Read ``probes.json`` (or a run folder holding one); :class:`DataError` naming the file otherwise."""
-    from altbench.results.store import read_json
-
     path = Path(path)
     file = path / PROBES_FILE if path.is_dir() else path
-    data = read_json(file)
+    try:  # read here, not with altbench.results.store: results.model reads probes, so that would be a cycle
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{file}: not found (run altbench probe first)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{file}: unreadable ({exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise DataError(f"{file}: expected an {SCHEMA} file, got schema {found!r}")
