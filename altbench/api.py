@@ -29,9 +29,10 @@ if TYPE_CHECKING:  # imported for annotations only: the runner pulls in the mode
     import pandas as pd
 
     from altbench.data.splits import Split
+    from altbench.probes.results import ProbeReport
     from altbench.run.runner import RunOutcome
 
-__all__ = ["ScoreResult", "evaluate", "load_run", "score"]
+__all__ = ["ScoreResult", "evaluate", "load_run", "probe", "score"]
 
 API_SPLIT = "api"  # the name of the in-memory split score() builds
 
@@ -246,3 +247,23 @@ def load_run(path: str | Path) -> RunResults:
     """Read a run folder (or its ``results.json``): the run header and every scoring, headline first in
     ``list(run)``; ``run.headline.metrics`` holds values, CIs and signatures, ``run.to_pandas()`` the items."""
     return _load_run(path)
+
+
+def probe(run_dir: str | Path, probes: str | Sequence[str] | None = None, *, seed: int = 0,
+          resamples: int = 10_000, trials: int = 10_000, batch_size: int = 8,
+          data_root: str | Path | None = None, images: str | Path | None = None,
+          out: str | Path | None = None) -> ProbeReport:
+    """``altbench probe``: regenerate the run in ``run_dir`` under counterfactual inputs and measure what moved.
+
+    probes: ``"context-swap,image-noise"``, a list, or None/``"all"`` for all four (docs/probes.md).
+    Returns the :class:`~altbench.probes.results.ProbeReport` written to ``run_dir/probes.json`` (or
+    ``out``): ``.context_reliance`` and ``.image_reliance`` (value, CI, significance, the headline metric's
+    drop) and ``.probes[name]`` (changed, similarity, and every metric original minus probe).
+    """
+    from altbench.probes import ProbeSettings
+    from altbench.probes import probe as run_probes
+
+    settings = ProbeSettings(seed=seed, resamples=resamples, trials=trials, batch_size=batch_size,
+                             data_root=Path(data_root) if data_root is not None else None,
+                             images=Path(images) if images is not None else None)
+    return run_probes(run_dir, probes, settings, Path(out) if out is not None else None)

@@ -8,7 +8,7 @@ data="${ALTBENCH_DATA:-}"
 if [ -z "$data" ] && [ -d ../shared/data/mcmdpo-sample ]; then
   data=../shared/data/mcmdpo-sample  # this workspace's copy of the released sample; else it is downloaded
 fi
-args=(--out leaderboards --runs-dir runs/leaderboard --convention paper)  # the statistical defaults
+args=(--out leaderboards --runs-dir runs/leaderboard --convention paper --probes context-swap,image-noise)  # the statistical defaults
 if [ -n "$data" ]; then
   args+=(--data-root "$data")
 fi

@@ -48,6 +48,8 @@ COMMANDS = {
                 "CI gate: fail when a candidate run is worse than a baseline run."),
     "leaderboard": ("altbench.cli.publish_cmd:leaderboard_command",
                     "Build an accessible static HTML leaderboard from runs."),
+    "probe": ("altbench.cli.probe_cmd:probe_command",
+              "Counterfactual probes of a run: does the model use the image and the post's context?"),
     "report": ("altbench.cli.publish_cmd:report_command", "Write an HTML + Markdown report of one run."),
     "export": ("altbench.cli.export_cmd:export_group",
                "Export results as Parquet/CSV, or altbench tasks for lmms-eval (task YAML + utils)."),

@@ -119,6 +119,30 @@ def _print_table(result) -> None:
                   "standardized paired difference.", markup=False)
     if result.skipped:
         console.print(f"not in every run, skipped: {', '.join(result.skipped)}", markup=False)
+    if result.reliance:
+        _print_reliance(console, result)
+
+
+def _print_reliance(console, result) -> None:
+    """Context and image reliance (altbench probe) of each pair whose runs both have probes.json."""
+    from rich.table import Table
+
+    from altbench.results.numbers import fmt, fmt_p
+
+    s = result.settings
+    table = Table(title="Reliance (altbench probe): 1 - similarity of probed to original outputs",
+                  title_justify="left")
+    for col in ("pair", "reliance", "n", "A", "B", "B - A", f"{s.level:.0%} CI", "p perm", "p Holm", "result"):
+        table.add_column(col, justify="left" if col in ("pair", "reliance", "result") else "right")
+    for r in result.reliance:
+        table.add_row(f"B = {r.b} vs A = {r.a}", f"{r.kind} ({r.probe})", str(r.n), fmt(r.value_a, digits=3),
+                      fmt(r.value_b, digits=3), fmt(r.delta, digits=3, sign=True),
+                      f"[{fmt(r.ci95[0], digits=3, sign=True)}, {fmt(r.ci95[1], digits=3, sign=True)}]",
+                      fmt_p(r.p_permutation), fmt_p(r.p_holm),
+                      ("B relies more" if r.delta > 0 else "A relies more") if r.significant else "n.s.")
+    console.print(table)
+    console.print("Reliance per item is 1 - similarity of the probe's output to the run's own (docs/probes.md); "
+                  "p Holm: over the pair's reliance summaries.", markup=False)
 
 
 # -------------------------------------------------------------------------------------------- regress

@@ -36,8 +36,11 @@ DEFAULT_MODEL = "altbench-tiny"
                    "path: its folder's name).")
 @max_failure_rate_option
 @scoring_options
+@click.option("--probes", default=None, metavar="NAMES",
+              help="Then probe the run: context-swap, context-drop, image-noise, image-blank or all "
+                   "(as `altbench probe`; docs/probes.md).")
 def run_command(model, split, model_args, limit, batch_size, out, seed, name, max_failure_rate, convention,
-                resamples, data_root, images, metrics, metric_args, metrics_config):
+                resamples, data_root, images, metrics, metric_args, metrics_config, probes):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
@@ -66,3 +69,12 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, name, ma
     print_results(outcome.run, outcome.scoring)
     click.echo(f"wrote {outcome.run_dir}/results.json")
     exit_if_short(outcome.scoring, max_failure_rate, outcome.run_dir / "results.json", retry=True)
+    if probes:
+        from altbench.cli.probe_cmd import print_report, run_probes
+        from altbench.probes import ProbeSettings, parse_probes
+
+        names = parse_probes(probes)  # a bad name fails here, after the run is safely stored
+        report = run_probes(outcome.run_dir, ",".join(names), ProbeSettings(
+            seed=seed, resamples=resamples, batch_size=batch_size, data_root=data_root, images=images))
+        print_report(report)
+        click.echo(f"wrote {report.path}")

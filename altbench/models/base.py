@@ -38,6 +38,7 @@ class Adapter(ABC):
     """
 
     uses_images: bool = True
+    reads_image_files: bool = False  # True: generate() opens ``item.image`` itself (a probe then writes files)
 
     def prepare(self, split_name: str, data_root: Path | None = None) -> None:
         """Called once before generation with the evaluated split's name and the run's ``--data-root``

@@ -39,6 +39,7 @@ class LmmsAdapter(Adapter):
     """An lmms-eval model wrapper driven through a worker process (see the module docstring)."""
 
     uses_images = True
+    reads_image_files = True  # the worker opens image_path(item)
 
     def __init__(
         self,

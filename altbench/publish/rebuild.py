@@ -41,10 +41,14 @@ def _csv(value: str) -> list[str]:
 @click.option("--convention", type=click.Choice(["paper", "coco", "both"]), default="paper", show_default=True)
 @resamples_option(help="Bootstrap resamples: the runs' intervals and the leaderboard's pairwise intervals.")
 @trials_option()
+@click.option("--probes", default="", metavar="NAMES",
+              help="Probe every run too (altbench probe; e.g. context-swap,image-noise): reliance columns and a "
+                   "probe page per split.")
 @click.option("--title", default="altbench leaderboard", show_default=True)
 @click.option("--no-images", is_flag=True, help="Leave out the image thumbnails.")
 @data_root_option
-def main(out, runs_dir, models, splits, extra_runs, convention, resamples, trials, title, no_images, data_root):
+def main(out, runs_dir, models, splits, extra_runs, convention, resamples, trials, probes, title, no_images,
+         data_root):
     """Run the baselines on the public splits and rebuild the static leaderboard."""
     from altbench.publish.site import LeaderboardConfig, build_leaderboard
     from altbench.run.runner import RunConfig, run
@@ -59,6 +63,11 @@ def main(out, runs_dir, models, splits, extra_runs, convention, resamples, trial
             outcome = run(RunConfig(model=model, split=split, data_root=data_root, convention=convention,
                                     resamples=resamples, out=runs_dir / split / model))
             made.append(outcome.run_dir)
+            if probes:
+                from altbench.probes import ProbeSettings, probe
+
+                probe(outcome.run_dir, probes, ProbeSettings(resamples=resamples, trials=trials,
+                                                             data_root=data_root))
     result = build_leaderboard(LeaderboardConfig(
         runs=[*made, *extra_runs], out=out, title=title, images=not no_images, data_root=data_root,
         resamples=resamples, trials=trials, committed=True))  # the one writer of the committed site

@@ -14,6 +14,7 @@ from altbench import __version__
 from altbench.errors import AltbenchError
 from altbench.publish import labels
 from altbench.publish.html import Block, Bullets, F, Facts, H, P, Pre, Site, T, page_tables
+from altbench.publish.probe_page import context_blind_blocks
 from altbench.publish.runs import (
     RunData,
     SplitGroup,
@@ -137,6 +138,7 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
                    H(f"Best {k} items by {name}", 2, "best"),
                    T(item_table(run, group.items, thumbs, "best", f"The {k} highest-scoring items by {name}",
                                 ids=best))]
+    blocks += context_blind_blocks(run, group.items, thumbs, top)
     blocks += [H("Failed items", 2, "failures")]
     if run.failures:
         blocks += [P(f"{len(run.failures)} item(s) failed and were not scored; re-running the same "

@@ -122,6 +122,17 @@ class RunData:
                 self.notes.append(note)
             return {}
 
+    @cached_property
+    def probes(self) -> Any:
+        """The run's ``probes.json`` (:class:`~altbench.probes.results.ProbeReport`) or None; unreadable: a note."""
+        from altbench.probes.results import probes_of
+
+        try:
+            return probes_of(self.path)
+        except DataError as exc:
+            self.notes.append(f"probes unreadable: {exc}")
+            return None
+
     @property
     def report_name(self) -> str:
         """Folder name of this run's report: ``<display name>-<split>-<run_id>``."""

@@ -44,6 +44,7 @@ from altbench.publish.pages import (
     render,
     sort_value,
 )
+from altbench.publish.probe_page import PROBE_PAGE, probe_page_html, probed, reliance_cells, reliance_columns
 from altbench.publish.runs import SplitGroup, attach_items, group_by_split, load_runs
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
@@ -83,6 +84,8 @@ def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
             metric_page_html(site, pg, key, cfg)
         for run in pg.runs:
             model_page_html(site, pg, run, thumbs, cfg)
+        if probed(pg.runs):
+            probe_page_html(site, pg, cfg, render, crumbs, model_page)
     notes = [f"{g.name}: {g.items_note}" for g in groups if g.items_note]
     notes += [f"{r.label} ({r.path}): {n}" for r in runs for n in r.notes]
     files, removed = write_site(site, cfg.out, committed=cfg.committed)
@@ -128,6 +131,8 @@ def _index(site: Site, groups: list[SplitView], cfg: LeaderboardConfig) -> None:
         blocks += [Links([(f"All metrics, charts and diagnostics for {g.name}", f"{g.slug}/index.html")]
                          + [(f"{labels.metric_name(k)} on {g.name}", f"{g.slug}/{metric_page(k)}")
                             for k in pg.quality]
+                         + ([(f"Probes: context and image reliance on {g.name}", f"{g.slug}/{PROBE_PAGE}")]
+                            if probed(pg.runs) else [])
                          + [(f"Items of {r.label} on {g.name}", f"{g.slug}/{model_page(r)}") for r in pg.runs])]
     extra = [(label, f"{folder}/index.html") for label, folder in COMPANION_PAGES
              if (cfg.out / folder / "index.html").is_file()]
@@ -173,6 +178,7 @@ def _summary_table(pg: SplitView, table_id: str, prefix: str, full: bool = False
     if head:
         cols.append(Column("rank", f"Rank on {labels.metric_name(head)}", numeric=True))
     cols += [Column(k, labels.metric_name(k), numeric=True) for k in keys]
+    cols += reliance_columns(pg.runs)
     cols += [Column("n", "n (items scored)", numeric=True),
              Column("length", "Mean length (characters)", numeric=True),
              Column("over", "Over 125 characters", numeric=True), Column("empty", "Empty outputs", numeric=True),
@@ -194,6 +200,10 @@ def _summary_table(pg: SplitView, table_id: str, prefix: str, full: bool = False
         for k in keys:
             cells[k] = metric_cell(run, k)
             record.update(metric_record(run, k))
+        if probed(pg.runs):
+            more, more_record = reliance_cells(run)
+            cells.update(more)
+            record.update(more_record)
         scored = c.get("scored")
         cells["n"] = Cell(str(scored if scored is not None else "\u2013"), sort=sort_value(scored))
         record["n_scored"] = scored
@@ -237,6 +247,11 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
     if dist:
         table, fig = dist
         blocks += [H("Length distribution", 2, "lengths"), F(fig), T(table)]
+    if probed(pg.runs):
+        blocks += [H("Context and image reliance", 2, "reliance"),
+                   P("The reliance columns come from altbench probe: how much each model's alt-text moves when "
+                     "another post's context is swapped in, or the image is noised (0 = never moves)."),
+                   Links([(f"Probes on {g.name}: reliance per model with charts", PROBE_PAGE)])]
     blocks += [H("Pages", 2, "pages"),
                Links([(f"Metric: {labels.metric_name(k)}", metric_page(k)) for k in pg.quality]),
                Links([(f"Model: {r.label}", model_page(r)) for r in pg.runs])]

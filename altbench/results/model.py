@@ -327,6 +327,14 @@ class RunResults:
                 return s
         return None
 
+    @property
+    def probes(self) -> Any:
+        """The run's counterfactual probes (``probes.json``, a :class:`~altbench.probes.results.ProbeReport`),
+        or None when it has not been probed (docs/probes.md)."""
+        from altbench.probes.results import probes_of
+
+        return probes_of(self.path)
+
     def metric_keys(self) -> list[str]:
         """Every metric any scoring reports, headline's first."""
         keys: list[str] = []

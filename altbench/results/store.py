@@ -251,6 +251,10 @@ def _remove_v1_scores(existing: RunResults) -> None:
         old.unlink()
 
 
+def _is_probe(folder: Path) -> bool:
+    return folder.parent.name == "probes" and (folder.parent.parent / RESULTS).is_file()
+
+
 def find_run_dirs(paths: Sequence[Path]) -> list[Path]:
     """Run folders named by ``paths``: a run folder, its ``results.json``, or a folder holding run folders."""
     found: list[Path] = []
@@ -262,7 +266,8 @@ def find_run_dirs(paths: Sequence[Path]) -> list[Path]:
         elif (path / RESULTS).is_file():
             found.append(path)
         elif path.is_dir():
-            nested = sorted(p.parent for p in path.rglob(RESULTS))
+            # a run's probes (run/probes/<probe>/, docs/probes.md) belong to that run: not runs of their own
+            nested = sorted(p.parent for p in path.rglob(RESULTS) if not _is_probe(p.parent))
             if not nested:
                 raise DataError(f"{path}: no results.json in it or below it (is it a run folder?)")
             found.extend(nested)

@@ -60,6 +60,9 @@ class RunConfig:
     # scored nothing always does. The run reports it (RunOutcome.shortfall); the CLI turns it into exit 5.
     max_failure_rate: float = 1.0
     name: str | None = None  # display name; provenance, not identity (None: the recorded one, else a default)
+    # a probe (altbench.probes): maps each batch's (items, images) to the probed ones before generation, and
+    # extends the fingerprint with its settings (see altbench.probes.counterfactuals.Counterfactual)
+    counterfactual: Any = None
 
 
 @dataclass
@@ -118,6 +121,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
     entry, adapter = REGISTRY.create(config.model, config.model_args)
     adapter.prepare(split.name, config.data_root)
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
+    if config.counterfactual is not None:
+        fp = config.counterfactual.fingerprint(fp)
     rid = run_id(fp)
     run_dir = config.out or config.runs_root / _slug(entry.name) / f"{_slug(split.name)}-{rid}"
     with contextlib.ExitStack() as held:
@@ -158,7 +163,7 @@ def _generate_and_score(config: RunConfig, progress: Progress | None, split: Spl
         _warm_up_meteor()
     for start in range(0, len(mine), config.batch_size):
         batch = mine[start : start + config.batch_size]
-        pred_store.append(out_path, _generate_batch(adapter, batch))
+        pred_store.append(out_path, _generate_batch(adapter, batch, config.counterfactual, run_dir))
         if progress:
             progress(resumed + start + len(batch), resumed + len(mine))
     shard.barrier()
@@ -308,8 +313,12 @@ def _warm_up_meteor() -> None:
         log.debug("METEOR warm-up failed", exc_info=True)
 
 
-def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]:
-    """Generations for a batch; an unreadable image or an adapter error fails items, not the run."""
+def _generate_batch(adapter: Adapter, batch: Sequence[Item], counterfactual: Any = None,
+                    run_dir: Path | None = None) -> list[Generation]:
+    """Generations for a batch; an unreadable image or an adapter error fails items, not the run.
+
+    A ``counterfactual`` (a probe) replaces the loaded batch by the probed one just before generation; an
+    adapter that reads image files itself (``reads_image_files``) gets the probed images as files."""
     failed: dict[str, Generation] = {}
     ready: list[Item] = []
     images: list[Any] = []
@@ -322,6 +331,10 @@ def _generate_batch(adapter: Adapter, batch: Sequence[Item]) -> list[Generation]
                 continue
         ready.append(item)
     outputs: dict[str, Generation] = {}
+    if ready and counterfactual is not None:
+        files = run_dir / "images" if run_dir is not None and adapter.reads_image_files else None
+        ready, probed = counterfactual.apply(ready, images if adapter.uses_images else None, files)
+        images = probed if probed is not None else images
     if ready:
         try:
             gens = adapter.generate(ready, images if adapter.uses_images else None)

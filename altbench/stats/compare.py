@@ -30,6 +30,7 @@ class Comparison:
     skipped: tuple[str, ...]
     rows: tuple[PairTest, ...]
     settings: Policy
+    reliance: tuple = ()  # altbench.probes.compare.RelianceTest, when both runs of a pair were probed
 
     @property
     def n_items(self) -> int:
@@ -52,6 +53,7 @@ class Comparison:
                                        "a family of their own), whichever metrics are shown",
                          "significance": "holm-adjusted approximate-randomization p < alpha"},
             "comparisons": [_row_dict(r) for r in self.rows],
+            **({"reliance": [r.to_dict() for r in self.reliance]} if self.reliance else {}),
         }
 
 
@@ -89,8 +91,11 @@ def compare_runs(paths: Sequence[Path | str], metrics: Sequence[str] = (), inclu
     if not keys:
         raise AltbenchError("no metric to compare: the runs share none (name metrics, or include the diagnostics)")
     check_comparable(runs, keys)
-    rows = []
+    from altbench.probes.compare import compare_reliance
+
+    rows, reliance = [], []
     for i, j in itertools.combinations(range(len(runs)), 2):
         analysis = analyse_pair(runs[i], runs[j], settings)
         rows += [analysis.tests[k] for k in keys]
-    return Comparison(tuple(runs), tuple(keys), tuple(skipped), tuple(rows), settings)
+        reliance += compare_reliance(runs[i], runs[j], settings)
+    return Comparison(tuple(runs), tuple(keys), tuple(skipped), tuple(rows), settings, tuple(reliance))
