@@ -126,6 +126,8 @@ class Table:
     sorted_by: tuple[str, str] | None = None  # (column key, "ascending"|"descending") of the rows as given
     note: str | None = None  # shown under the caption
     downloads: dict[str, str] = field(default_factory=dict)  # format -> href, set by Page.export
+    filterable: bool = False  # a text filter over the rows (shown only when the script runs)
+    export: bool = True  # CSV/JSON downloads beside the page (item pages leave theirs to the model pages')
 
     def add(self, cells: dict[str, Cell] | None, record: dict[str, Any]) -> None:
         """A row (``cells`` None: in the downloads only) and its export record."""
@@ -159,8 +161,13 @@ def table_csv(table: Table) -> str:
 
 
 def table_json(table: Table) -> str:
-    obj = {"table": table.caption, "rows": safe_json(table.records)}
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_json_default, separators=(",", ":")) + "\n"
+    try:  # most tables hold no NaN: then the records are dumped as they are, without a copy
+        rows = json.dumps(table.records, ensure_ascii=False, allow_nan=False, default=_json_default,
+                          separators=(",", ":"))
+    except ValueError:
+        rows = json.dumps(safe_json(table.records), ensure_ascii=False, allow_nan=False, default=_json_default,
+                          separators=(",", ":"))
+    return '{"table":' + json.dumps(table.caption, ensure_ascii=False) + ',"rows":' + rows + "}\n"
 
 
 def _json_default(o: Any) -> Any:
@@ -195,6 +202,8 @@ class Site:
         prefix = f"{folder}/" if folder else ""
         stem = filename.rsplit(".", 1)[0]
         for table in tables:
+            if not table.export:
+                continue
             for ext, text in (("csv", table_csv(table)), ("json", table_json(table))):
                 name = f"data/{stem}--{table.id}.{ext}"
                 self.add(prefix + name, text)
@@ -213,7 +222,7 @@ def data_url(mime: str, data: bytes) -> str:
 class Block:
     """One piece of a page, rendered by ``page.html`` (everything in it is escaped)."""
 
-    kind: str  # h | p | facts | links | list | table | figure | pre
+    kind: str  # h | p | facts | links | list | table | figure | pre | details | nav | columns
     text: str = ""
     level: int = 2
     id: str | None = None
@@ -221,6 +230,7 @@ class Block:
     items: list[Any] = field(default_factory=list)
     table: Table | None = None
     figure: Any = None
+    blocks: list[Block] = field(default_factory=list)  # details: its content; columns: one block per column
 
 
 def H(text: str, level: int = 2, id: str | None = None) -> Block:
@@ -255,5 +265,30 @@ def Pre(text: str, id: str | None = None) -> Block:
     return Block("pre", text, id=id)
 
 
+def Details(summary: str, blocks: list[Block]) -> Block:
+    """A disclosure: ``summary`` (what a reader needs) always shown, ``blocks`` (the raw settings) on demand."""
+    return Block("details", summary, blocks=blocks)
+
+
+def Nav(label: str, links: list[tuple[str, str | None]], cls: str = "pager") -> Block:
+    """A navigation landmark named ``label``; a link without a target is shown as plain text."""
+    return Block("nav", label, items=links, cls=cls)
+
+
+def Columns(blocks: list[Block]) -> Block:
+    """Blocks side by side on a wide screen, one below the other on a narrow one (a :func:`Group` per column
+    holds several)."""
+    return Block("columns", blocks=blocks)
+
+
+def Group(blocks: list[Block]) -> Block:
+    return Block("group", blocks=blocks)
+
+
 def page_tables(blocks: list[Block]) -> list[Table]:
-    return [b.table for b in blocks if b.table is not None]
+    out: list[Table] = []
+    for b in blocks:
+        if b.table is not None:
+            out.append(b.table)
+        out += page_tables(b.blocks)
+    return out

@@ -25,6 +25,7 @@ from altbench.publish.runs import (
     load_run,
     scorings_text,
 )
+from altbench.publish.settings import signatures_details
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
     LENGTH_KEY,
@@ -110,9 +111,10 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
         blocks.append(P(note, "note"))
     blocks += [H("Metrics", 2, "metrics")]
     if run.metrics:
-        blocks += [P("Each value with its 95% confidence interval (percentile bootstrap over items), n and the "
-                     "signature that pins every setting behind the number."),
-                   T(metrics_table(run, "metrics", f"Metrics of {run.label} on {run.split_name}"))]
+        blocks += [P("Each value with its 95% confidence interval (percentile bootstrap over items) and n; the "
+                     "signature that pins every setting behind a number is in the disclosure below the table."),
+                   T(metrics_table(run, "metrics", f"Metrics of {run.label} on {run.split_name}")),
+                   signatures_details(run.metrics, "signatures", f"the metrics of {run.label}")]
     else:
         blocks.append(P("No metric could be computed: no item was scored.", "note"))
     head = headline_key(run)

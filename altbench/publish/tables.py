@@ -51,19 +51,18 @@ def metric_record(run: RunData, key: str) -> dict[str, Any]:
 
 def metrics_table(run: RunData, table_id: str, caption: str,
                   rankings: dict[str, MetricRanking] | None = None) -> Table:
-    """One row per metric of one run: value, 95% CI, n, rank (when ranked) and signature."""
+    """One row per metric of one run: value, 95% CI, n and rank (when ranked); the signatures are in the
+    downloads and in :func:`altbench.publish.settings.signatures_details`."""
     cols = [Column("metric", "Metric", row_header=True), Column("value", "Value", numeric=True),
             Column("ci", "95% CI", sortable=False, cls="nowrap"), Column("n", "n", numeric=True)]
     if rankings is not None:
         cols.append(Column("rank", "Rank", numeric=True))
-    cols.append(Column("signature", "Signature", sortable=False, cls="code"))
     t = Table(table_id, caption, cols)
     for key in labels.metric_order(list(run.metrics)):
         m = run.metrics[key]
         value, ci = _num(m.get("value")), m.get("ci95") or [None, None]
         cells = {"metric": Cell(labels.metric_name(key), sub=key), "value": Cell(labels.fmt(key, value, m), sort=_sort(value)),
-                 "ci": Cell(labels.fmt_ci(key, ci, m)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n"))),
-                 "signature": Cell(str(m.get("signature", "")))}
+                 "ci": Cell(labels.fmt_ci(key, ci, m)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n")))}
         record = {"metric": key, "name": labels.metric_name(key), "value": value, "ci95_low": _num(ci[0]),
                   "ci95_high": _num(ci[1]), "n": m.get("n"), "higher_is_better": m.get("higher_is_better"),
                   "scale": m.get("scale"), "signature": m.get("signature")}
@@ -103,18 +102,22 @@ MAX_ROWS = 1000
 
 
 def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, table_id: str, caption: str,
-               ids: list[str] | None = None, note: str | None = None, max_rows: int | None = MAX_ROWS) -> Table:
-    """Item-level table: image (alt: its reference), ID, context, reference, prediction, per-item scores.
+               ids: list[str] | None = None, note: str | None = None, max_rows: int | None = MAX_ROWS,
+               pages: dict[str, str] | None = None, keys: list[str] | None = None) -> Table:
+    """Item-level table: image (alt: its reference), ID (linked to the item's page in ``pages``), context,
+    reference, prediction (with its status when it was not scored), the per-item scores of ``keys`` (default:
+    every quality metric) and the length. The downloads hold every quality metric and the status.
 
     Past ``max_rows`` items the page shows the lowest-scoring ones on the headline metric (the downloads
     still hold every item), so a full test split does not make a page of many megabytes.
     """
-    keys = [k for k in labels.metric_order(list(run.metrics)) if labels.is_quality(k)]
+    every = [k for k in labels.metric_order(list(run.metrics)) if labels.is_quality(k)]
+    shown_keys = [k for k in (keys if keys is not None else every) if k in run.metrics]
     ids = ids if ids is not None else item_ids(run, items)
     shown = set(ids)
     if max_rows is not None and len(ids) > max_rows:
-        shown = set(_worst(run, ids, keys[0] if keys else None)[:max_rows])
-        what = f"the {max_rows} lowest-scoring by {labels.metric_name(keys[0])}" if keys else f"the first {max_rows}"
+        shown = set(_worst(run, ids, every[0] if every else None)[:max_rows])
+        what = f"the {max_rows} lowest-scoring by {labels.metric_name(every[0])}" if every else f"the first {max_rows}"
         limit_note = f"This page shows {what} of {len(ids)} items; the CSV and JSON downloads hold all of them."
         note = f"{note} {limit_note}" if note else limit_note
     show_images = thumbs.enabled and items is not None
@@ -125,9 +128,9 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
     if items is not None:
         cols += [Column("context", "Context"), Column("reference", "Reference")]
     cols += [Column("prediction", "Prediction")]
-    cols += [Column(k, labels.metric_name(k), numeric=True) for k in keys]
-    cols += [Column("length", "Length (characters)", numeric=True), Column("status", "Status")]
-    t = Table(table_id, caption, cols, note=note)
+    cols += [Column(k, labels.metric_name(k), numeric=True) for k in shown_keys]
+    cols += [Column("length", "Length (characters)", numeric=True)]
+    t = Table(table_id, caption, cols, note=note, filterable=True)
     failures = {str(f.get("id")): str(f.get("error", "")) for f in run.failures}
     for item_id in ids:
         item = items.get(item_id) if items is not None else None
@@ -140,37 +143,38 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
             status = "empty output" if prediction is not None and not prediction.strip() else "scored"
         else:
             status, prediction = "missing: no prediction record", None
-        cells: dict[str, Cell] = {"id": Cell(item_id)}
         record: dict[str, Any] = {"id": item_id}
-        if show_images:
-            src = thumbs.get(item) if item_id in shown else None
-            reference = item.chosen if item is not None else ""
-            cells["image"] = Cell(img=(src, reference)) if src else Cell("no image")
         if items is not None:
-            context = item.context if item is not None else ""
-            references = list(item.references) if item is not None else []
-            cells["context"] = Cell(context, long=True)
-            cells["reference"] = Cell(" | ".join(references), long=True)
-            record["context"] = context
-            record["references"] = references
+            record["context"] = item.context if item is not None else ""
+            record["references"] = list(item.references) if item is not None else []
+        record["prediction"] = prediction
+        for k in every:
+            raw = scores.get(k)
+            record[k] = raw * float(run.metrics[k].get("scale") or 1.0) if labels.finite(raw) else None
+        length = scores.get(LENGTH_KEY)
+        record["length_chars"] = length
+        record["status"] = status
+        if item_id not in shown:
+            t.add(None, record)
+            continue
+        href = pages.get(item_id) if pages else None
+        cells: dict[str, Cell] = {"id": Cell(item_id, href=href)}
+        if show_images:
+            src = thumbs.get(item)
+            cells["image"] = Cell(img=(src, item.chosen)) if src and item is not None else Cell("no image")
+        if items is not None:
+            cells["context"] = Cell(record["context"], long=True)
+            cells["reference"] = Cell(" | ".join(record["references"]), long=True)
+        sub = None if status == "scored" else status
         if prediction is None and item_id in run.scores and not run.predictions:
-            cells["prediction"] = Cell("(predictions file not available)", sort="")
+            cells["prediction"] = Cell("(predictions file not available)", sort="", sub=sub)
         else:
             cells["prediction"] = Cell(prediction if prediction is not None else "\u2013", long=True,
-                                       sort=prediction if prediction is not None else "")
-        record["prediction"] = prediction
-        for k in keys:
-            raw = scores.get(k)
-            scale = float(run.metrics[k].get("scale") or 1.0)
-            value = raw * scale if labels.finite(raw) else None
-            cells[k] = Cell(labels.fmt_item(k, raw, run.metrics[k]), sort=_sort(value))
-            record[k] = value
-        length = scores.get(LENGTH_KEY)
+                                       sort=prediction if prediction is not None else "", sub=sub)
+        for k in shown_keys:
+            cells[k] = Cell(labels.fmt_item(k, scores.get(k), run.metrics[k]), sort=_sort(record[k]))
         cells["length"] = Cell(labels.fmt_item(LENGTH_KEY, length), sort=_sort(length))
-        record["length_chars"] = length
-        cells["status"] = Cell(status, long=status.startswith("failed"))
-        record["status"] = status
-        t.add(cells if item_id in shown else None, record)
+        t.add(cells, record)
     return t
 
 
