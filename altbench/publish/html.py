@@ -73,7 +73,43 @@ def environment():
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["table_rows"] = table_rows
     return env
+
+
+def table_rows(t: Table):
+    """The ``<tbody>`` rows of a table, escaped exactly as the template's autoescaping would (markupsafe).
+
+    Written in Python rather than as a template loop: a leaderboard of 100 models renders 100,000 rows, and a
+    template call per cell made that most of the build's time."""
+    markupsafe = require("markupsafe")
+    esc = markupsafe.escape
+    cols = [(c.key, c.row_header, "num" if c.numeric else "", c.cls) for c in t.columns]
+    out: list[str] = []
+    for row in t.rows:
+        out.append("<tr>\n")
+        for key, header, num, ccls in cols:
+            cell = row[key]
+            cls = num or ("long" if cell.long else ccls)
+            out.append('<th scope="row"' if header else "<td")
+            if cls:
+                out.append(f' class="{esc(cls)}"')
+            if cell.sort is not None:
+                out.append(f' data-sort="{esc(cell.sort_attr)}"')
+            out.append(">")
+            if cell.img:
+                out.append(f'<img src="{esc(cell.img[0])}" alt="{esc(cell.img[1])}">')
+                if cell.href:
+                    out.append(f'<a href="{esc(cell.href)}">{esc(cell.text)}</a>')
+            elif cell.href:
+                out.append(f'<a href="{esc(cell.href)}">{esc(cell.text)}</a>')
+            else:
+                out.append(str(esc(cell.text)))
+            if cell.sub:
+                out.append(f'<span class="sub">{esc(cell.sub)}</span>')
+            out.append("</th>\n" if header else "</td>\n")
+        out.append("</tr>\n")
+    return markupsafe.Markup("".join(out))
 
 
 def render(template: str, **context: Any) -> str:
@@ -141,6 +177,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _csv_value(v: Any) -> Any:
     """Spreadsheet-safe: a text cell starting like a formula gets a leading apostrophe (OWASP)."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return v
     if isinstance(v, (list, tuple, dict)):
         v = json.dumps(v, ensure_ascii=False)
     if isinstance(v, str) and v.startswith(_FORMULA_START):

@@ -18,6 +18,7 @@ from altbench.publish.tables import (
     item_table,
     metrics_table,
     per_item,
+    quantile,
     svg_figure,
 )
 from altbench.publish.thumbs import Thumbnails
@@ -73,14 +74,6 @@ def model_page_html(site: Site, pg: SplitView, run: RunData, thumbs: Thumbnails,
            f"Model: {run.label} on {g.name}", blocks, crumbs(pg, run.label))
 
 
-def _quantile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between order statistics (numpy's default)."""
-    pos = (len(sorted_values) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def distribution_blocks(run: RunData, pg: SplitView) -> list[Block]:
     """Histograms of the run's per-item scores, one panel per main metric and the length; a table of their
     quartiles beside them, and the counts per bin in a disclosure."""
@@ -108,7 +101,7 @@ def distribution_blocks(run: RunData, pg: SplitView) -> list[Block]:
         name = labels.metric_name(key)
         top = fmt(max(values))
         panels.append((name, [fmt(edges[0]), top], counts))
-        qs = [_quantile(values, q) for q in QUANTILES]
+        qs = [quantile(values, q) for q in QUANTILES]
         cells: dict[str, Any] = {"metric": Cell(name), "n": Cell(str(len(values)), sort=float(len(values))),
                                  "mean": Cell(fmt(sum(values) / len(values)), sort=sum(values) / len(values))}
         for k, q in enumerate(qs):

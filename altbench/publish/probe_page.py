@@ -10,9 +10,10 @@ from typing import Any
 
 from altbench.data.items import Item
 from altbench.probes.counterfactuals import CONTEXT_SWAP, DESCRIPTIONS
-from altbench.publish import charts, labels
+from altbench.publish import labels
 from altbench.publish.html import Block, Cell, Column, F, H, Links, P, Site, T, Table
 from altbench.publish.runs import RunData
+from altbench.publish.svg import forest
 from altbench.publish.tables import Figure, svg_figure
 from altbench.publish.thumbs import Thumbnails
 
@@ -74,7 +75,7 @@ def reliance_figure(runs: list[RunData], kind: str, label: str, table_caption: s
         return None
     values = [float(x.value) for _, x in shown]
     cis = [list(x.ci95) for _, x in shown]
-    svg = charts.ci_chart([r.label for r, _ in shown], values, cis, f"{label} (0 = output never moves)")
+    svg = forest([r.label for r, _ in shown], values, cis, f"{label} (0 = output never moves)")
     listing = "; ".join(f"{r.label} {_f(x.value)} (95% CI {_ci(x.ci95)}, "
                         f"{'significant' if x.significant else 'not significant'})" for r, x in shown)
     alt = f"Dot plot of {label.lower()} per model with 95% confidence intervals as error bars: {listing}."

@@ -55,12 +55,14 @@ from altbench.publish.tables import (
     LENGTH_KEY,
     ci_figure,
     distribution,
+    length_summary,
     metric_cell,
     metric_record,
 )
 from altbench.publish.thumbs import Thumbnails
 
 log = logging.getLogger(__name__)
+PANELS_UP_TO = 12  # models drawn as one histogram panel each; more: one box per model
 
 __all__ = ["COMPANION_PAGES", "FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "write_site"]
 
@@ -172,8 +174,11 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
         blocks += [H("Alt-text diagnostics", 2, "diagnostics"),
                    P("Means over scored items with 95% CIs; shares are percentages of items. Lower is usually "
                      "better, but these are not quality scores."), T(_diag_table(pg, diag))]
-    dist = distribution(pg.runs, LENGTH_KEY, "length-distribution", "Prediction length in characters",
-                        "Length (characters)", threshold=125, threshold_label="125 characters")
+    if len(pg.runs) <= PANELS_UP_TO:
+        dist = distribution(pg.runs, LENGTH_KEY, "length-distribution", "Prediction length in characters",
+                            "Length (characters)", threshold=125, threshold_label="125 characters")
+    else:  # a histogram per model stops being readable (and a matplotlib panel each costs seconds)
+        dist = length_summary(pg.runs, threshold=125)
     if dist:
         table, fig = dist
         blocks += [H("Length distribution", 2, "lengths"), F(fig), T(table)]

@@ -1,14 +1,16 @@
 """Small SVG charts written directly (no matplotlib): the ones a leaderboard draws once per model or per row.
 
-A model page's per-metric histograms and the split page's length summary of many models are drawn here, as
-plain SVG text, in a millisecond each, where a matplotlib figure costs about half a second: a leaderboard of 100
-models would spend a minute on them. Like :mod:`altbench.publish.charts`, the output is deterministic, text
+The forest plots (a value and its 95% CI per model), a model page's per-metric histograms, the split page's
+length summary of many models and meta-eval's correlation bars are drawn here, as plain SVG text, in a
+millisecond each, where a matplotlib figure costs from half a second to several seconds (a forest plot of 100
+models): a leaderboard of 100 models would spend minutes on them. Like :mod:`altbench.publish.charts`, the output is deterministic, text
 stays text (every label escaped), colours are the leaderboard's (:data:`charts.INK`, :data:`charts.ACCENT`,
 :data:`charts.BAR`), and every chart is shown next to a table of its numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -133,4 +135,60 @@ def ci_bars(labels: Sequence[str], values: Sequence[float | None], cis: Sequence
             for end in (lo, hi):
                 body.append(f'<line x1="{end:.1f}" y1="{y - 5:.1f}" x2="{end:.1f}" y2="{y + 5:.1f}" stroke="{INK}" '
                             'stroke-width="1.6"/>')
+    return _svg(width, height, body)
+
+
+def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering ``low``..``high``."""
+    if not high > low:
+        high = low + 1.0
+    raw = (high - low) / target
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    v = start
+    while v <= high + step * 1e-9:
+        ticks.append(round(v, 12))
+        v += step
+    if ticks[-1] < high:
+        ticks.append(round(ticks[-1] + step, 12))
+    return ticks
+
+
+def forest(labels: Sequence[str], values: Sequence[float | None], cis: Sequence[Sequence[float | None]],
+           xlabel: str) -> str:
+    """Dot plot: one row per label (first at the top), its value as a dot and its 95% CI as a whisker."""
+    ends = [float(x) for v, ci in zip(values, cis) for x in ([v] + list(ci or [])) if x is not None
+            and math.isfinite(float(x))]
+    ticks = nice_ticks(min(ends, default=0.0), max(ends, default=1.0))
+    low, high = ticks[0], ticks[-1]
+    row, left, right_pad, head = 26, 230, 24, 10
+    width = 760
+    plot = width - left - right_pad
+    height = head + row * max(len(labels), 1) + 44
+
+    def x(v: float) -> float:
+        return left + plot * (v - low) / (high - low)
+
+    body: list[str] = []
+    decimals = max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+    for v in ticks:
+        body.append(f'<line x1="{x(v):.1f}" y1="{head}" x2="{x(v):.1f}" y2="{height - 38}" stroke="{GRID}"/>')
+        body.append(_t(x(v), height - 24, f"{v:.{decimals}f}", 10, "middle", MUTED))
+    body.append(f'<line x1="{left}" y1="{height - 38}" x2="{width - right_pad}" y2="{height - 38}" stroke="{MUTED}"/>')
+    body.append(_t(left + plot / 2, height - 6, xlabel, 11, "middle"))
+    for i, (label, v, ci) in enumerate(zip(labels, values, cis)):
+        y = head + i * row + row / 2
+        body.append(_t(left - 8, y + 4, label, 11, "end"))
+        if v is None or not math.isfinite(v):
+            continue
+        if ci and None not in ci:
+            lo, hi = x(float(ci[0])), x(float(ci[1]))  # type: ignore[arg-type]
+            body.append(f'<line x1="{lo:.1f}" y1="{y:.1f}" x2="{hi:.1f}" y2="{y:.1f}" stroke="{ACCENT}" '
+                        'stroke-width="1.8"/>')
+            for end in (lo, hi):
+                body.append(f'<line x1="{end:.1f}" y1="{y - 5:.1f}" x2="{end:.1f}" y2="{y + 5:.1f}" stroke="{ACCENT}" '
+                            'stroke-width="1.8"/>')
+        body.append(f'<circle cx="{x(v):.1f}" cy="{y:.1f}" r="4.5" fill="{ACCENT}"/>')
     return _svg(width, height, body)

@@ -11,6 +11,7 @@ from altbench.publish import charts, labels
 from altbench.publish.html import Cell, Column, Table, data_url
 from altbench.publish.ranks import MetricRanking
 from altbench.publish.runs import RunData
+from altbench.publish.svg import forest
 from altbench.publish.thumbs import Thumbnails
 
 LENGTH_KEY = "diag/length_chars"
@@ -132,6 +133,7 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
     cols += [Column("length", "Length (characters)", numeric=True)]
     t = Table(table_id, caption, cols, note=note, filterable=True)
     failures = {str(f.get("id")): str(f.get("error", "")) for f in run.failures}
+    scales = {k: float(run.metrics[k].get("scale") or 1.0) for k in every}
     for item_id in ids:
         item = items.get(item_id) if items is not None else None
         rec = run.predictions.get(item_id)
@@ -148,9 +150,9 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
             record["context"] = item.context if item is not None else ""
             record["references"] = list(item.references) if item is not None else []
         record["prediction"] = prediction
-        for k in every:
+        for k, scale in scales.items():
             raw = scores.get(k)
-            record[k] = raw * float(run.metrics[k].get("scale") or 1.0) if labels.finite(raw) else None
+            record[k] = raw * scale if raw is not None and math.isfinite(raw) else None
         length = scores.get(LENGTH_KEY)
         record["length_chars"] = length
         record["status"] = status
@@ -239,6 +241,45 @@ def distribution(runs: list[RunData], key: str, table_id: str, what: str, unit: 
     return t, fig
 
 
+def length_summary(runs: list[RunData], threshold: float) -> tuple[Table, Figure] | None:
+    """Many models' output lengths: one box per model (5th, 25th, 50th, 75th, 95th percentile) and the table of
+    those percentiles and the share over ``threshold`` characters."""
+    from altbench.publish import svg
+
+    values = {r.label: sorted(per_item(r, LENGTH_KEY)) for r in runs}
+    values = {k: v for k, v in values.items() if v}
+    if not values:
+        return None
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    cols = [Column("model", "Model", row_header=True)] + [Column(f"p{int(q * 100)}", f"{int(q * 100)}th percentile"
+                                                                 if q != 0.5 else "Median", numeric=True) for q in qs]
+    t = Table("length-distribution", "Prediction length in characters: percentiles per model",
+              cols + [Column("over", f"Over {threshold:.0f} characters", numeric=True)], filterable=True)
+    quartiles = []
+    for label, vs in values.items():
+        row = [quantile(vs, q) for q in qs]
+        quartiles.append(row)
+        over = sum(v > threshold for v in vs)
+        cells = {"model": Cell(label)} | {f"p{int(q * 100)}": Cell(f"{v:.0f}", sort=v) for q, v in zip(qs, row)}
+        cells["over"] = Cell(f"{over} of {len(vs)}", sort=float(over) / len(vs))
+        t.add(cells, {"model": label, **{f"p{int(q * 100)}": v for q, v in zip(qs, row)}, "over": over, "n": len(vs)})
+    top = max(max(v[-1] for v in values.values()), threshold) * 1.05
+    chart = svg.box_rows(list(values), quartiles, "Length (characters)", top, threshold, f"{threshold:.0f} characters")
+    alt = (f"Box plot of prediction length per model: each box spans the 25th to the 75th percentile, the bar is the "
+           f"median, the whiskers the 5th and 95th percentiles; a dashed line at {threshold:.0f} characters. The "
+           f"percentiles of all {len(values)} models are in the table below the chart.")
+    return t, svg_figure(chart, alt, f"Prediction length per model. The table \u201c{t.caption}\u201d holds the "
+                                     "same percentiles.")
+
+
+def quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default)."""
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
 def _median(values: list[float]) -> float:
     if not values:
         return math.nan
@@ -258,7 +299,7 @@ def ci_figure(runs: list[RunData], key: str, table_caption: str) -> Figure | Non
     direction = ("higher is better" if higher else "lower is better" if labels.is_quality(key)
                  else "lower is usually better")
     name = labels.metric_name(key)
-    svg = charts.ci_chart([r.label for r in shown], values, cis, f"{name} ({direction})")
+    svg = forest([r.label for r in shown], values, cis, f"{name} ({direction})")
     listing = "; ".join(f"{r.label} {labels.fmt(key, v, r.metrics[key])} "
                         f"(95% CI {labels.fmt_ci(key, ci, r.metrics[key])})" for r, v, ci in zip(shown, values, cis))
     alt = (f"Dot plot of {name} per model with 95% confidence intervals as error bars ({direction}): "

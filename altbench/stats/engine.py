@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from altbench.errors import AltbenchError
 from altbench.results.numbers import reported
 from altbench.stats import defaults
-from altbench.stats.bootstrap import StatBlock
+from altbench.stats.bootstrap import StatBlock, default_threads
 from altbench.stats.comparable import LoadedRun, incomparability
 from altbench.stats.paired import PAIR_METHODS, PairedResult, compare_pairs, holm, pair_results
-from altbench.stats.products import shared_products
+from altbench.stats.products import Products, shared_products
 
 QUALITY, DIAGNOSTIC = "quality", "diagnostic"
 
@@ -217,20 +218,31 @@ def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: 
     out: list[list[list[PairedResult]]] = [[[] for _ in plan.groups] for plan in plans]
     for n, todo in jobs.items():
         products = shared_products(blocks[n], policy.resamples, policy.trials, policy.seed)
-        start = 0
-        while start < len(todo):
-            batch, size = [], 0
-            while start < len(todo) and (not batch or size + len(todo[start][2]) <= BATCH):
-                batch.append(todo[start])
-                size += len(todo[start][2])
-                start += 1
+        batches: list[list[tuple[int, int, list[int], list[int]]]] = [[]]
+        size = 0
+        for job in todo:
+            if batches[-1] and size + len(job[2]) > BATCH:
+                batches.append([])
+                size = 0
+            batches[-1].append(job)
+            size += len(job[2])
+
+        def run(batch: list[tuple[int, int, list[int], list[int]]], products: Products = products) -> None:
             results = pair_results(products, [x for job in batch for x in job[2]], [x for job in batch for x in job[3]],
                                    policy.level, keep_replicates, [len(job[2]) for job in batch])
             at = 0
             for p, g, a, _ in batch:
                 out[p][g] = results[at : at + len(a)]
                 at += len(a)
-        del products
+
+        # batches are independent (numpy releases the GIL in their array work): the idle cores share them
+        workers = min(default_threads(), len(batches))
+        if workers <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, batches))  # list(): re-raise a worker's exception
     return out
 
 
