@@ -91,7 +91,7 @@ def _item_page(site: Site, pg: SplitView, cfg: LeaderboardConfig, item_id: str, 
         blocks.append(Columns([picture, text]))
     elif g.items_note:
         blocks.append(P(g.items_note, "note"))
-    blocks += [H("Every model's output", 2, "outputs"), T(_outputs_table(pg, item_id))]
+    blocks += [H("Every model's output", 2, "outputs-h"), T(_outputs_table(pg, item_id))]
     render(site, f"{g.slug}/{ITEMS}/{pg.item_pages[item_id]}", cfg, f"Item {item_id} on {g.name}",
            f"Item {item_id} on {g.name}", blocks, _crumbs(pg, f"Item {item_id}"))
 

@@ -65,9 +65,12 @@ def metric_order(keys: list[str]) -> list[str]:
 
 
 def main_metrics(keys: list[str]) -> list[str]:
-    """The overview's metrics: the paper's four in each lexical convention present, then the model-based ones."""
-    lexical = [f"{conv}/{name}" for conv in ("paper", "coco") for name in MAIN if f"{conv}/{name}" in keys]
-    return lexical + sorted(k for k in keys if split_key(k)[0] == "model")
+    """The overview's metrics: the paper's four in the headline's convention (a run scored in both shows the
+    other convention's on the split page), then the model-based ones."""
+    head = headline(keys)
+    conv = split_key(head)[0] if head and split_key(head)[0] in ("paper", "coco") else "paper"
+    return [f"{conv}/{name}" for name in MAIN if f"{conv}/{name}" in keys] + sorted(
+        k for k in keys if split_key(k)[0] == "model")
 
 
 def headline(keys: list[str]) -> str | None:

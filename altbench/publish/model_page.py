@@ -52,19 +52,19 @@ def model_page_html(site: Site, pg: SplitView, run: RunData, thumbs: Thumbnails,
         blocks.append(P(note, "note"))
     if g.items_note:
         blocks.append(P(g.items_note, "note"))
-    blocks += [H("Metrics", 2, "metrics"),
+    blocks += [H("Metrics", 2, "metrics-h"),
                T(metrics_table(run, "metrics", f"Metrics of {run.label} on {g.name}", pg.rankings)),
                signatures_details(run.metrics, "signatures", f"the metrics of {run.label}")]
     blocks += distribution_blocks(run, pg)
     if run.failures:
-        blocks += [H("Failed items", 2, "failures"),
+        blocks += [H("Failed items", 2, "failures-h"),
                    P("Failed items were not scored (a failure is never scored as an empty string)."),
                    T(failures_table(run, "failures"))]
     head = pg.headline
     hint = f"To see the worst items first, sort by {labels.metric_name(head)} (ascending). " if head else ""
     pages = {i: f"{ITEMS}/{f}" for i, f in pg.item_pages.items()}
     link = " Each item's ID links to its page: the post, its references and every model's output." if pages else ""
-    blocks += [H("Items", 2, "items"),
+    blocks += [H("Items", 2, "items-h"),
                P("One row per evaluated item in split order. Per-item scores are in the metric's reported scale "
                  f"(every metric is in the downloads); the image's alternative text is its reference. {hint}{link}")]
     blocks.append(T(item_table(run, g.items, thumbs, "items", f"Item-level results of {run.label} on {g.name}",
@@ -119,5 +119,5 @@ def distribution_blocks(run: RunData, pg: SplitView) -> list[Block]:
                      + ". The quartiles are in the table below the chart, the counts per bin in the disclosure under it.",
                      f"Per-item scores of {run.label}, one histogram per metric (the count axis of each panel is "
                      f"its own). The table \u201c{summary.caption}\u201d holds their quartiles.")
-    return [H("Distribution of per-item scores", 2, "distribution"), F(fig), T(summary),
+    return [H("Distribution of per-item scores", 2, "distribution-h"), F(fig), T(summary),
             Details("Items per bin of each histogram", [T(counts_table)])]

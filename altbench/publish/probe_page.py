@@ -116,7 +116,7 @@ def probe_page_html(site: Site, pg: Any, cfg: Any, render: Any, crumbs: Any, mod
             record.update({col: m.delta, f"{col} ci95_low": m.ci95[0], f"{col} ci95_high": m.ci95[1],
                            f"{col} p_holm": m.p_holm})
         summary.add(cells, record)
-    blocks += [H("Reliance per model", 2, "reliance"), T(summary)]
+    blocks += [H("Reliance per model", 2, "reliance-h"), T(summary)]
     for kind, label in KINDS:
         fig = reliance_figure(runs, kind, label, summary.caption)
         if fig:
@@ -177,7 +177,7 @@ def context_blind_blocks(run: RunData, items: dict[str, Item] | None, thumbs: Th
         swapped = read_predictions(folder / "predictions.jsonl")
         donors = json.loads((folder / SWAPS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [H("Context-blind items", 2, "context-blind"),
+        return [H("Context-blind items", 2, "context-blind-h"),
                 P(f"The context-swap probe's outputs are unreadable ({exc}); re-run altbench probe.", "note")]
     order = {i: n for n, i in enumerate(sims)}
     chosen = sorted(sims, key=lambda i: (-sims[i], order[i]))[:top]
@@ -185,7 +185,7 @@ def context_blind_blocks(run: RunData, items: dict[str, Item] | None, thumbs: Th
     intro = (f"Context reliance {_f(r.value)} (95% CI {_ci(r.ci95)}). " if r is not None else "")
     blocks: list[Block] = [
         H(f"Context-blind items: the {len(chosen)} whose output changed least under context-swap", 2,
-          "context-blind"),
+          "context-blind-h"),
         P(intro + "Each item was regenerated with another post's context (altbench probe). An alt-text that "
           "stays the same whatever the post says does not use the post; similarity 1 means it did not change.")]
     show_images = thumbs.enabled and items is not None

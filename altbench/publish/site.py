@@ -157,7 +157,7 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
     blocks: list[Block] = [Facts(_split_facts(pg))]
     if g.items_note:
         blocks.append(P(g.items_note, "note"))
-    blocks += [H("Scores", 2, "scores")]
+    blocks += [H("Scores", 2, "scores-h")]
     scores = _scores_table(pg)
     blocks.append(T(scores))
     if pg.headline:
@@ -165,13 +165,13 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
         if fig:
             blocks.append(F(fig))
     if pg.quality:
-        blocks += [H("Ranks by metric", 2, "ranks"),
+        blocks += [H("Ranks by metric", 2, "ranks-h"),
                    P(f"Rank = 1 + the number of models significantly better ({ranks.METHOD}, alpha {cfg.alpha}). "
                      "\u201ctied\u201d: another model has the same rank."),
                    T(_ranks_table(pg))]
     diag = [k for k in pg.keys if not labels.is_quality(k)]
     if diag:
-        blocks += [H("Alt-text diagnostics", 2, "diagnostics"),
+        blocks += [H("Alt-text diagnostics", 2, "diagnostics-h"),
                    P("Means over scored items with 95% CIs; shares are percentages of items. Lower is usually "
                      "better, but these are not quality scores."), T(_diag_table(pg, diag))]
     if len(pg.runs) <= PANELS_UP_TO:
@@ -183,7 +183,7 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
         table, fig = dist
         blocks += [H("Length distribution", 2, "lengths"), F(fig), T(table)]
     if probed(pg.runs):
-        blocks += [H("Context and image reliance", 2, "reliance"),
+        blocks += [H("Context and image reliance", 2, "reliance-h"),
                    P("The reliance columns come from altbench probe: how much each model's alt-text moves when "
                      "another post's context is swapped in, or the image is noised (0 = never moves)."),
                    Links([(f"Probes on {g.name}: reliance per model with charts", PROBE_PAGE)])]

@@ -21,9 +21,9 @@ MUTED = "#4d4d4d"
 
 
 def _t(x: float, y: float, text: str, size: int = 11, anchor: str = "start", colour: str = INK,
-       weight: str = "normal") -> str:
+       weight: str = "normal", limit: int = 48) -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{colour}" '
-            f'font-weight="{weight}">{escape(_short(text))}</text>')
+            f'font-weight="{weight}">{escape(_short(text, limit))}</text>')
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -85,7 +85,7 @@ def box_rows(labels: Sequence[str], quartiles: Sequence[Sequence[float]], xlabel
         v = top * k / 5
         body.append(f'<line x1="{x(v):.1f}" y1="{head - 4}" x2="{x(v):.1f}" y2="{height - 34}" stroke="{GRID}"/>')
         body.append(_t(x(v), height - 20, f"{v:.0f}", 10, "middle", MUTED))
-    body.append(_t(left + plot / 2, height - 5, xlabel, 11, "middle"))
+    body.append(_t(left + plot / 2, height - 5, xlabel, 11, "middle", limit=110))
     if threshold is not None:
         body.append(f'<line x1="{x(threshold):.1f}" y1="{head - 8}" x2="{x(threshold):.1f}" y2="{height - 34}" '
                     f'stroke="{INK}" stroke-dasharray="5 3" stroke-width="1.2"/>')
@@ -103,9 +103,10 @@ def box_rows(labels: Sequence[str], quartiles: Sequence[Sequence[float]], xlabel
 
 
 def ci_bars(labels: Sequence[str], values: Sequence[float | None], cis: Sequence[Sequence[float | None]],
-            xlabel: str, low: float = -1.0, high: float = 1.0) -> str:
-    """Horizontal bars from 0 to each value on a ``low``..``high`` axis, its 95% CI as a whisker."""
-    row, left, right_pad, head = 24, 200, 24, 12
+            xlabel: str, low: float = -1.0, high: float = 1.0, chance: float | None = None) -> str:
+    """Horizontal bars from 0 to each value on a ``low``..``high`` axis, its 95% CI as a whisker; a dashed line
+    at ``chance`` (what a metric that guesses scores)."""
+    row, left, right_pad, head = 24, 200, 24, 16
     width = 720
     plot = width - left - right_pad
     height = head + row * max(len(labels), 1) + 44
@@ -114,12 +115,15 @@ def ci_bars(labels: Sequence[str], values: Sequence[float | None], cis: Sequence
         return left + plot * (min(max(v, low), high) - low) / (high - low)
 
     body: list[str] = []
-    for k in range(9):
-        v = low + (high - low) * k / 8
+    for v in nice_ticks(low, high, 8):
         body.append(f'<line x1="{x(v):.1f}" y1="{head}" x2="{x(v):.1f}" y2="{height - 38}" stroke="{GRID}"/>')
-        body.append(_t(x(v), height - 24, f"{v:.2f}", 10, "middle", MUTED))
+        body.append(_t(x(v), height - 24, f"{v:g}", 10, "middle", MUTED))
     body.append(f'<line x1="{x(0):.1f}" y1="{head}" x2="{x(0):.1f}" y2="{height - 38}" stroke="{INK}"/>')
-    body.append(_t(left + plot / 2, height - 6, xlabel, 11, "middle"))
+    if chance is not None:
+        body.append(f'<line x1="{x(chance):.1f}" y1="{head - 6}" x2="{x(chance):.1f}" y2="{height - 38}" '
+                    f'stroke="{INK}" stroke-dasharray="5 3"/>')
+        body.append(_t(x(chance) + 4, head - 4, "chance", 10))
+    body.append(_t(left + plot / 2, height - 6, xlabel, 11, "middle", limit=110))
     for i, (label, v, ci) in enumerate(zip(labels, values, cis)):
         y = head + i * row + row / 2
         body.append(_t(left - 8, y + 4, label, 11, "end"))
@@ -177,7 +181,7 @@ def forest(labels: Sequence[str], values: Sequence[float | None], cis: Sequence[
         body.append(f'<line x1="{x(v):.1f}" y1="{head}" x2="{x(v):.1f}" y2="{height - 38}" stroke="{GRID}"/>')
         body.append(_t(x(v), height - 24, f"{v:.{decimals}f}", 10, "middle", MUTED))
     body.append(f'<line x1="{left}" y1="{height - 38}" x2="{width - right_pad}" y2="{height - 38}" stroke="{MUTED}"/>')
-    body.append(_t(left + plot / 2, height - 6, xlabel, 11, "middle"))
+    body.append(_t(left + plot / 2, height - 6, xlabel, 11, "middle", limit=110))
     for i, (label, v, ci) in enumerate(zip(labels, values, cis)):
         y = head + i * row + row / 2
         body.append(_t(left - 8, y + 4, label, 11, "end"))
