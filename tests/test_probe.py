@@ -130,9 +130,9 @@ def probed_runs(cache, tmp_path_factory):
     runs = {name: root / name for name in ("context-echo", "retrieval", "altbench-tiny")}
     _cli("run", "--model", "context-echo", "--out", str(runs["context-echo"]), "--resamples", "200",
          "--probes", "all")
-    _cli("run", "--model", "retrieval", "--out", str(runs["retrieval"]), "--bootstrap", "200")
+    _cli("run", "--model", "retrieval", "--out", str(runs["retrieval"]), "--resamples", "200")
     _cli("probe", str(runs["retrieval"]), "--probes", "image-noise,context-swap", *FAST)
-    _cli("run", "--out", str(runs["altbench-tiny"]), "--bootstrap", "200")  # the default model
+    _cli("run", "--out", str(runs["altbench-tiny"]), "--resamples", "200")  # the default model
     _cli("probe", str(runs["altbench-tiny"]), "--probes", "context-swap,image-noise", *FAST)
     return runs
 

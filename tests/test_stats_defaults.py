@@ -145,7 +145,7 @@ def test_library_errors_name_parameters_not_options(tmp_path):
     calls = {
         "resamples": lambda: altbench.score(["a"], [["a"]], resamples=0),
         "metric_args": lambda: altbench.score(["a"], [["a"]], metric_args={"clipscore.model": "x"}),
-        "settings given for unknown metric": lambda: altbench.score(["a"], [["a"]], metric_args={"clip": {}}),
+        "metric_args: unknown metric": lambda: altbench.score(["a"], [["a"]], metric_args={"clip": {}}),
         "alpha": lambda: regress(a, b, alpha=1.5),
         "on_inconclusive": lambda: regress(a, b, on_inconclusive="maybe"),
         "margin": lambda: regress(a, b, margin=-1),
