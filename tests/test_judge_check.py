@@ -6,6 +6,7 @@ pairwise wins; the judge cache shared with the arena; judge cards; the CLI."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -296,3 +297,56 @@ def test_per_judge_arguments_and_the_reader_refuses_other_files(tmp_path):
         read_judge_check(tmp_path)
     with pytest.raises(DataError, match="no judge check there"):
         read_judge_check(tmp_path / "missing")
+
+
+def test_the_released_preference_pairs_as_a_proxy(tmp_path):
+    sample = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mcmdpo-sample"
+    if not sample.is_dir():
+        pytest.skip("the released sample is not at ../shared/data/mcmdpo-sample")
+    with FakeJudge() as judge:
+        res = CliRunner().invoke(cli, ["judge-check", str(sample), "--format", "mcmdpo-pairs", "--judge", "fake",
+                                       "--judge-url", judge.url, "--judge-arg", "image=false", "--judge-arg",
+                                       "references=true", "--resamples", "50", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    report = out["judges"][0]
+    assert out["input"]["kind"] == "pairs" and out["input"]["format"] == "mcmdpo-pairs"
+    assert report["battles"]["with_outcome"] == out["input"]["pairs"] > 0
+    assert 0.0 <= report["human_accuracy"]["value"] <= 1.0
+
+
+def test_a_model_metric_as_judge_with_its_options(tmp_path, demo_split):
+    pytest.importorskip("torch")
+    from test_model_metrics_helpers import build_tiny_clip
+
+    from altbench.torch_compat import import_open_clip
+
+    try:  # through torch_compat, as the CLIPScore tests: torchvision beside a CPU-only torch
+        import_open_clip()
+    except ImportError:
+        pytest.skip("open_clip is not installed")
+
+    clip = build_tiny_clip(tmp_path / "tiny-clip")
+    runs, _ = _quality_runs(tmp_path, demo_split, n=4)
+    judge = {"model": "metric:model/clipscore", "metric_options": f"model={clip};device=cpu"}
+    result = run_arena(ArenaSettings(runs=list(runs.values()), judge=judge, resamples=20))
+    assert result["battles"]["with_outcome"] == 12 and result["judge"]["metric_options"] == {
+        "device": "cpu", "model": str(clip)}
+    with pytest.raises(AltbenchError, match="unknown option"):
+        run_arena(ArenaSettings(runs=list(runs.values()), resamples=20,
+                                judge={**judge, "metric_options": "nope=1"}))
+
+
+def test_a_named_check_of_another_judge_leaves_the_card_without_figures(tmp_path, demo_split):
+    runs, _ = _quality_runs(tmp_path, demo_split, n=4)
+    other = run_judge_check(CheckSettings(judges=[{"model": "metric:paper/meteor"}], runs=list(runs.values()),
+                                          resamples=20, out=tmp_path / "jc"))
+    from altbench.judges.check import write_check
+
+    write_check(other, tmp_path / "jc")
+    result = run_arena(ArenaSettings(runs=list(runs.values()), judge={"model": "metric:paper/rougeL"},
+                                     resamples=20, judge_check=tmp_path / "jc"))
+    assert result["judge"]["card"]["reliability"] is None
+    named = run_arena(ArenaSettings(runs=list(runs.values()), judge={"model": "metric:paper/meteor"},
+                                    resamples=20, judge_check=tmp_path / "jc"))
+    assert named["judge"]["card"]["reliability"]["source"] == str(tmp_path / "jc")

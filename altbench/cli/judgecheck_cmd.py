@@ -16,7 +16,7 @@ from altbench.errors import AltbenchError
 from altbench.results.numbers import fmt
 from altbench.stats.defaults import JUDGECHECK_RESAMPLES
 
-PAIR_FORMATS = ["jsonl", "pascal50s", "mcmdpo-pairs"]
+PAIR_FORMATS = ["jsonl", "mcmdpo-pairs"]
 _PER_JUDGE = re.compile(r"^(\d+):(.*)$")
 
 
@@ -70,9 +70,8 @@ def judge_settings(models: tuple[str, ...], backend: str | None, urls: tuple[str
 @data_root_option
 @click.option("--format", "fmt_name", type=click.Choice(PAIR_FORMATS), default=None,
               help="SOURCES is one set of human pairs in this meta-eval format (default: jsonl when SOURCES is "
-                   "one file); the judges are then also scored against the human preferences.")
-@click.option("--images", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Image folder of a pascal50s pairs set.")
+                   "one file; mcmdpo-pairs: the released preference pairs, a proxy); the judges are then also "
+                   "scored against the (human) preferences.")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
               help="Answers per request for self-consistency (repeats 2..N are extra requests, cached).")
 @resamples_option(default=JUDGECHECK_RESAMPLES, minimum=0,
@@ -83,7 +82,7 @@ def judge_settings(models: tuple[str, ...], backend: str | None, urls: tuple[str
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a summary.")
 def judgecheck_command(sources: tuple[Path, ...], judges: tuple[str, ...], judge_backend: str | None,
                        judge_urls: tuple[str, ...], judge_args: tuple[str, ...], split: str | None,
-                       data_root: Path | None, fmt_name: str | None, images: Path | None, repeats: int,
+                       data_root: Path | None, fmt_name: str | None, repeats: int,
                        resamples: int, seed: int, out: Path | None, as_json: bool) -> None:
     """Check the judges on the battles of SOURCES: two or more run folders (the arena's battles), or one file
     of human pairs (meta-eval's JSON Lines pairs: the judges also meet the human preferences).
@@ -105,7 +104,7 @@ def judgecheck_command(sources: tuple[Path, ...], judges: tuple[str, ...], judge
         if len(sources) != 1:
             raise AltbenchError("judge-check: give one human pairs source (or two or more run folders)")
         name = fmt_name or "jsonl"
-        settings.pairs = read(name, sources[0], images=images, seed=seed)
+        settings.pairs = read(name, sources[0], seed=seed)
         settings.pairs_source = {"format": name, "path": str(sources[0])}
     else:
         settings.runs = list(sources)

@@ -42,7 +42,7 @@ def _stat(values: np.ndarray, clusters: np.ndarray, resamples: int, seed: int) -
     return Stat.of(float(values.mean()), (lo, hi), len(values))
 
 
-def position(bs: BattleSet, resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED
+def position(bs: BattleSet, resamples: int = defaults.JUDGECHECK_RESAMPLES, seed: int = defaults.SEED
              ) -> tuple[Stat, Stat]:
     consistent, items, first, first_items = [], [], [], []
     for (i, _), (ab, ba) in bs.pair_answers.items():
@@ -57,7 +57,7 @@ def position(bs: BattleSet, resamples: int = defaults.ARENA_RESAMPLES, seed: int
             _stat(np.array(first), np.array(first_items), resamples, seed))
 
 
-def self_consistency(sets: Sequence[BattleSet], resamples: int = defaults.ARENA_RESAMPLES,
+def self_consistency(sets: Sequence[BattleSet], resamples: int = defaults.JUDGECHECK_RESAMPLES,
                      seed: int = defaults.SEED) -> Stat | None:
     if len(sets) < 2:
         return None
@@ -74,7 +74,7 @@ def self_consistency(sets: Sequence[BattleSet], resamples: int = defaults.ARENA_
     return _stat(np.array(agree), np.array(items), resamples, seed)
 
 
-def length_bias(bs: BattleSet, chars: np.ndarray, resamples: int = defaults.ARENA_RESAMPLES,
+def length_bias(bs: BattleSet, chars: np.ndarray, resamples: int = defaults.JUDGECHECK_RESAMPLES,
                 seed: int = defaults.SEED) -> LengthBias:
     """``chars[text set, item]``: the lengths of the texts battled."""
     items, cols = np.nonzero((bs.outcomes == 0) | (bs.outcomes == 2))
@@ -101,7 +101,7 @@ def length_bias(bs: BattleSet, chars: np.ndarray, resamples: int = defaults.AREN
 
 
 def human_accuracy(bs: BattleSet, preferences: Sequence[str], categories: Sequence[str | None],
-                   resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED
+                   resamples: int = defaults.JUDGECHECK_RESAMPLES, seed: int = defaults.SEED
                    ) -> tuple[Stat, dict[str, Any]]:
     """Meta-eval's pairwise accuracy of the battle outcomes (pair 0: text "a" against text "b")."""
     out = pair_accuracy(bs, preferences, categories, resamples, seed)
@@ -113,7 +113,7 @@ def human_accuracy(bs: BattleSet, preferences: Sequence[str], categories: Sequen
 
 
 def pair_accuracy(bs: BattleSet, preferences: Sequence[str], categories: Sequence[str | None],
-                  resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED) -> dict[str, Any]:
+                  resamples: int = defaults.JUDGECHECK_RESAMPLES, seed: int = defaults.SEED) -> dict[str, Any]:
     """Meta-eval's pairwise-accuracy record (:func:`altbench.metaeval.agreement.pairwise_accuracy`) of the battle
     outcomes, text "a" against text "b": a judge's win is a higher score, its tie equal scores."""
     from altbench.metaeval import agreement
@@ -126,7 +126,7 @@ def pair_accuracy(bs: BattleSet, preferences: Sequence[str], categories: Sequenc
     return agreement.pairwise_accuracy(points, list(categories), resamples, seed)
 
 
-def between_judges(sets: Sequence[BattleSet], names: Sequence[str], resamples: int = defaults.ARENA_RESAMPLES,
+def between_judges(sets: Sequence[BattleSet], names: Sequence[str], resamples: int = defaults.JUDGECHECK_RESAMPLES,
                    seed: int = defaults.SEED) -> Agreement | None:
     if len(sets) < 2:
         return None

@@ -104,7 +104,8 @@ def logistic_fit(x: Sequence[float], y: Sequence[float], prior_sd: float | None 
     return float(beta[0]), float(beta[1])
 
 
-def cluster_bootstrap(stat: Callable[[np.ndarray], float], clusters: np.ndarray, resamples: int = 1000,
+def cluster_bootstrap(stat: Callable[[np.ndarray], float], clusters: np.ndarray,
+                      resamples: int = defaults.JUDGECHECK_RESAMPLES,
                       seed: int = defaults.SEED, level: float = defaults.LEVEL
                       ) -> tuple[float | None, float | None, int]:
     """(low, high, undefined resamples) of ``stat(rows)``, rows of whole clusters drawn with replacement."""

@@ -83,9 +83,14 @@ def preflight(options: Mapping[str, Any]) -> None:
         raise AltbenchError(f"{option_name('judge', 'model')}: unknown metric {key!r} for a metric judge (known "
                             f"{convention} metrics: {', '.join(known)})")
     if convention == "model":
+        from altbench.metrics.model.options import OptionSyntax, option_syntax
         from altbench.metrics.model.registry import resolve
 
-        resolve([name], {name if name != "refclipscore" else "clipscore": metric_options(options)})
+        where = option_name("judge", "metric_options")  # the model metric's options are set through this one
+        inner = OptionSyntax(name=lambda family, key: f"{key} in {where}",
+                             setting=lambda family, key, value: f"{key}={value} in {where}", source=where)
+        with option_syntax(inner):
+            resolve([name], {name if name != "refclipscore" else "clipscore": metric_options(options)})
     if options.get("mode", "pairwise") != "pairwise":
         raise AltbenchError(f"a metric judge gives pairwise verdicts only: set "
                             f"{option_setting('judge', 'mode', 'pairwise')} (for absolute scores, score the metric "
