@@ -79,3 +79,20 @@ def test_cluster_bootstrap_keeps_clusters_together():
     # undefined resamples are skipped and counted
     lo, hi, undefined = stats.cluster_bootstrap(lambda rows: math.nan, clusters, 50)
     assert (lo, hi, undefined) == (None, None, 50)
+
+
+def test_logistic_fit_against_a_generic_optimiser():
+    """An independent fit (scipy's BFGS on the written-out log-likelihood; statsmodels is not installed here)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    y = (rng.random(200) < 1 / (1 + np.exp(-(0.3 + 1.2 * x)))).astype(float)
+    for prior_sd in (None, 0.7):
+        def nll(b, prior_sd=prior_sd):
+            z = b[0] + b[1] * x
+            penalty = 0.0 if prior_sd is None else b[1] ** 2 / (2 * prior_sd**2)
+            return float(np.sum(np.logaddexp(0, z) - y * z)) + penalty
+
+        ref = minimize(nll, np.zeros(2), method="BFGS", options={"gtol": 1e-10}).x
+        assert stats.logistic_fit(x, y, prior_sd=prior_sd) == pytest.approx(tuple(ref), abs=1e-5)
