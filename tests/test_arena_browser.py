@@ -51,7 +51,8 @@ def pages(tmp_path_factory):
     rows.append({"id": "p0", "references": ["a red circle"], "candidate_a": "a red circle", "candidate_b": HOSTILE,
                  "preference": "a", "category": "HM"})
     (root / "j.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    meta = meta_evaluate(read_jsonl(root / "j.jsonl"), resamples=50)
+    meta = meta_evaluate(read_jsonl(root / "j.jsonl"), metrics=["judge"], resamples=50,  # with a judge card
+                         metric_args={"judge.model": "metric:paper/rougeL", "judge.mode": "both"})
     meta_page = render_metaeval_page(meta, root / "meta")
     if before is None:
         os.environ.pop("ALTBENCH_CACHE", None)

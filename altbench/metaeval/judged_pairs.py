@@ -6,7 +6,8 @@ orders agree, else a tie), and the verdict meets the human preference by meta-ev
 human votes by a seeded coin, a judge tie half a point). This is CapArena's question, "how often does this
 judge (or metric) agree with people on a pair", as one command; with a metric judge
 (``judge.model=metric:paper/rougeL``) it runs offline. Score records have no pair to compare: the other
-metrics evaluate them (``both``: the judge in absolute mode too).
+metrics evaluate them (``both``: the judge in absolute mode too, unless it is a metric judge, which has none: the
+metric itself is evaluated by ``--convention``).
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ def pairwise_judge_options(metrics: Sequence[str], metric_args: Mapping[str, Any
 def other_metrics(metrics: Sequence[str], metric_args: Mapping[str, Any] | None
                   ) -> tuple[list[str], dict[str, Any]]:
     """What score_units still scores per candidate: the judge only in ``both`` mode (then as absolute)."""
+    from altbench.metrics.model.judge.metric_judge import is_metric_judge
     from altbench.metrics.model.registry import nest_metric_args, parse_metric_names
 
     nested = nest_metric_args(metric_args or {})
     names = list(parse_metric_names(metrics))
-    if nested.get("judge", {}).get("mode") == "both":
+    judge = nested.get("judge", {})
+    if judge.get("mode") == "both" and not is_metric_judge(judge):  # a metric judge has no absolute mode
         nested["judge"] = {**nested["judge"], "mode": "absolute"}
     else:
         names.remove("judge")
