@@ -527,3 +527,7 @@ def test_overview_links_arena_and_meta_eval_pages_written_into_its_folder(tmp_pa
     index = (out / "index.html").read_text()
     assert 'href="arena/index.html"' in index and "meta-eval/index.html" not in index
     assert (out / "arena" / "index.html").is_file()  # a rebuild leaves the other command's page alone
+    (out / "judge-check").mkdir()  # altbench judge-check --out SITE/judge-check: linked the same way
+    (out / "judge-check" / "index.html").write_text("<html></html>")
+    build_leaderboard(LeaderboardConfig(runs=runs, out=out, images=False, resamples=200))
+    assert 'href="judge-check/index.html"' in (out / "index.html").read_text()

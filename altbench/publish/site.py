@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 
 # pages of other commands that the overview links when they were written into the leaderboard's folder
 COMPANION_PAGES = (("Arena: pairwise judge battles and Bradley-Terry ratings", "arena"),
-                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"))
+                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"),
+                   ("Judge check: how far to trust the arena's judge", "judge-check"))
 
 __all__ = ["FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "write_site"]
 
@@ -137,9 +138,10 @@ def _index(site: Site, groups: list[SplitView], cfg: LeaderboardConfig) -> None:
     extra = [(label, f"{folder}/index.html") for label, folder in COMPANION_PAGES
              if (cfg.out / folder / "index.html").is_file()]
     if extra:
-        blocks += [H("Arena and meta-evaluation", 2, "more"),
-                   P("Pages made by altbench arena and altbench meta-eval into this folder (--out "
-                     f"{cfg.out}/arena, --out {cfg.out}/meta-eval)."), Links(extra)]
+        blocks += [H("Arena, meta-evaluation and judge check", 2, "more"),
+                   P("Pages made by altbench arena, altbench meta-eval and altbench judge-check into this folder "
+                     f"(--out {cfg.out}/arena, --out {cfg.out}/meta-eval, --out {cfg.out}/judge-check)."),
+                   Links(extra)]
     blocks += _how_to_read(cfg)
     render(site, "index.html", cfg, "Overview", cfg.title, blocks, [("Overview", None)])
 
