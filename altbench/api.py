@@ -249,8 +249,8 @@ def load_run(path: str | Path) -> RunResults:
     return _load_run(path)
 
 
-def probe(run_dir: str | Path, probes: str | Sequence[str] | None = None, *, seed: int = 0,
-          resamples: int = 10_000, trials: int = 10_000, batch_size: int = 8,
+def probe(run_dir: str | Path, probes: str | Sequence[str] | None = None, *, seed: int = defaults.SEED,
+          resamples: int = defaults.RESAMPLES, trials: int = defaults.TRIALS, batch_size: int = 8,
           data_root: str | Path | None = None, images: str | Path | None = None,
           out: str | Path | None = None) -> ProbeReport:
     """``altbench probe``: regenerate the run in ``run_dir`` under counterfactual inputs and measure what moved.

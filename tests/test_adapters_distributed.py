@@ -40,7 +40,7 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
         "10",
         "--batch-size",
         "2",
-        "--bootstrap",
+        "--resamples",
         "100",
         "--convention",
         CONVENTION,

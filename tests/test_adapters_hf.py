@@ -279,7 +279,7 @@ def test_cli_run_with_a_checkpoint_path(tiny_llava, tmp_path):
             f"max_new_tokens={NEW}",
             "--out",
             str(tmp_path / "run"),
-            "--bootstrap",
+            "--resamples",
             "100",
         ],
     )

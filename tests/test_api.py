@@ -25,7 +25,7 @@ def cache(tmp_path_factory, monkeypatch):
 
 def cli_run(tmp_path: Path, *args: str) -> RunResults:
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["run", *args, "--out", str(out), "--bootstrap", RESAMPLES])
+    result = CliRunner().invoke(cli, ["run", *args, "--out", str(out), "--resamples", RESAMPLES])
     assert result.exit_code == 0, result.output
     return altbench.load_run(out)
 

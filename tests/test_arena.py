@@ -241,7 +241,7 @@ def demo_runs(tmp_path_factory):
     out = {}
     for model in ("retrieval", "context-echo"):
         res = runner.invoke(cli, ["run", "--model", model, "--split", "demo", "--out", str(root / model),
-                                  "--bootstrap", "100"])
+                                  "--resamples", "100"])
         assert res.exit_code == 0, res.output
         out[model] = root / model
     return out
@@ -251,7 +251,7 @@ def test_cli_on_demo_runs_writes_json_and_page(demo_runs, tmp_path):
     assert CliRunner().invoke(cli, ["arena", "--help"]).exit_code == 0
     with FakeJudge() as judge:
         args = ["arena", str(demo_runs["retrieval"]), str(demo_runs["context-echo"]), "--judge", "fake-judge",
-                "--judge-url", judge.url, "--judge-arg", "backoff=0.01", "--bootstrap", "100",
+                "--judge-url", judge.url, "--judge-arg", "backoff=0.01", "--resamples", "100",
                 "--out", str(tmp_path / "arena")]
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 0, res.output

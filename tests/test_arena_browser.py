@@ -1,4 +1,4 @@
-"""The arena and meta-evaluation pages in a real browser: axe-core finds no violation, no network request,
+"""The arena, judge-check and meta-evaluation pages in a real browser: axe-core finds no violation, no network request,
 no CSP violation, no console error; the same setup (and skips) as tests/test_publish_browser.py."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from test_model_metrics_helpers import FakeJudge
 from test_publish_browser import AXE, AXE_TAGS, axe_source, browser, watched  # noqa: F401 - pytest fixtures
 
 from altbench.arena import ArenaSettings, run_arena
+from altbench.judges.check import CheckSettings, run_judge_check
 from altbench.metaeval.evaluate import meta_evaluate
 from altbench.metaeval.records import read_jsonl
 from altbench.publish.arena_page import render_arena_page
+from altbench.publish.judgecheck_page import render_judge_check_page
 from altbench.publish.metaeval_page import render_metaeval_page
 
 pytestmark = pytest.mark.browser
@@ -36,7 +38,12 @@ def pages(tmp_path_factory):
         result = run_arena(ArenaSettings(runs=[runs["short"], hostile], anchors=[runs["medium"], runs["long"]],
                                          judge={"model": "fake-judge", "url": judge.url, "backoff": 0.01},
                                          resamples=50))
+        check = run_judge_check(CheckSettings(
+            judges=[{"model": "fake-judge", "url": judge.url, "backoff": 0.01},
+                    {"model": HOSTILE, "url": judge.url, "backoff": 0.01}, {"model": "metric:paper/rougeL"}],
+            runs=[runs["short"], hostile, runs["long"]], repeats=2, resamples=50))
     arena_page = render_arena_page(result, root / "arena")
+    check_page = render_judge_check_page(check, root / "judge-check")
     rows = [{"id": f"s{i}", "references": [f"a red circle number {i}"], "candidate": c, "human": h,
              "model": HOSTILE if i % 2 else "m0"}
             for i, (c, h) in enumerate([("a red circle number 0", 4), ("a circle", 2), ("a dog", 1),
@@ -44,18 +51,19 @@ def pages(tmp_path_factory):
     rows.append({"id": "p0", "references": ["a red circle"], "candidate_a": "a red circle", "candidate_b": HOSTILE,
                  "preference": "a", "category": "HM"})
     (root / "j.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    meta = meta_evaluate(read_jsonl(root / "j.jsonl"), resamples=50)
+    meta = meta_evaluate(read_jsonl(root / "j.jsonl"), metrics=["judge"], resamples=50,  # with a judge card
+                         metric_args={"judge.model": "metric:paper/rougeL", "judge.mode": "both"})
     meta_page = render_metaeval_page(meta, root / "meta")
     if before is None:
         os.environ.pop("ALTBENCH_CACHE", None)
     else:
         os.environ["ALTBENCH_CACHE"] = before
-    return {"arena": arena_page, "meta-eval": meta_page}
+    return {"arena": arena_page, "meta-eval": meta_page, "judge-check": check_page}
 
 
 @pytest.mark.skipif(AXE is None, reason="axe-core not found (npm install axe-core under .cache/node, "
                                          "or set ALTBENCH_AXE_JS)")
-@pytest.mark.parametrize("name", ["arena", "meta-eval"])
+@pytest.mark.parametrize("name", ["arena", "meta-eval", "judge-check"])
 def test_axe_reports_no_violations(pages, watched, axe_source, name):  # noqa: F811 - fixtures
     page = watched.open(pages[name])
     page.evaluate("(src) => { (0, eval)(src); }", axe_source)  # DevTools evaluation: not subject to the CSP
@@ -66,7 +74,7 @@ def test_axe_reports_no_violations(pages, watched, axe_source, name):  # noqa: F
     assert result == [], f"axe violations on {name}: {result}"
 
 
-@pytest.mark.parametrize("name", ["arena", "meta-eval"])
+@pytest.mark.parametrize("name", ["arena", "meta-eval", "judge-check"])
 def test_no_network_no_csp_violation_no_injection(pages, watched, name):  # noqa: F811 - fixtures
     page = watched.open(pages[name])
     page.wait_for_timeout(100)

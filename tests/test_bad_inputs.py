@@ -111,7 +111,7 @@ def assert_refused(root: Path, args: list[str], message: str, usage: bool = Fals
     assert snapshot(root) == before, "a refused command wrote or changed files"
 
 
-SCORE = ["--bootstrap", "100"]
+SCORE = ["--resamples", "100"]
 
 
 def run_args(split: Path, *more: str) -> list[str]:

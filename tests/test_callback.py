@@ -83,7 +83,7 @@ def test_callback_logs_metrics_every_n_steps_through_the_trainer(tmp_path):
     trainer.processing_class.save_pretrained(str(out))
     res = CliRunner().invoke(cli, ["run", "--model", str(out), "--split", "demo", "--limit", "4",
                                    "--model-arg", "max_new_tokens=8", "--model-arg", "dtype=float32", "--out", str(tmp_path / "run"),
-                                   "--bootstrap", "200", "--batch-size", "4"])
+                                   "--resamples", "200", "--batch-size", "4"])
     assert res.exit_code == 0, res.output
     run = altbench.load_run(tmp_path / "run")
     last = cb.history[-1][1]

@@ -84,16 +84,16 @@ def test_score_rejects_wrong_ids_and_malformed_lines(tmp_path):
 
 def test_run_then_score_without_torch(tmp_path):
     proc = altbench("run", "--model", "context-echo", "--split", "demo", "--limit", "6", "--out", "r",
-                    "--bootstrap", "200", cwd=tmp_path)
+                    "--resamples", "200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "paper/rougeL" in proc.stdout
-    proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--bootstrap", "200", cwd=tmp_path)
+    proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--resamples", "200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     # the same settings scored again: the run's one scoring, same numbers, no pseudo-run beside it
     run = load_run(tmp_path / "r")
     assert len(run.scorings) == 1 and run.headline.items.subset is True
     assert not (tmp_path / "r" / "predictions.scores").exists()
-    proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--bootstrap", "200", "--convention", "coco",
+    proc = altbench("score", "r/predictions.jsonl", "--split", "demo", "--resamples", "200", "--convention", "coco",
                     cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     run = load_run(tmp_path / "r")
@@ -107,9 +107,9 @@ def test_score_reference_work_output(sample_root, tmp_path):
     out = tmp_path / "eval_output.jsonl"
     out.write_text("".join(json.dumps({**r, "response": "Assistant: " + r["chosen"]}) + "\n" for r in rows))
     images = str(sample_root / "twitter" / "image" / "twitter_test")
-    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--bootstrap", "200", cwd=tmp_path)
+    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--resamples", "200", cwd=tmp_path)
     assert proc.returncode == 2 and "--out" in proc.stderr  # a foreign file's results go where --out says
-    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--bootstrap", "200",
+    proc = altbench("score", str(out), "--split", str(out), "--images", images, "--resamples", "200",
                     "--out", "scored", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     results = load_run(tmp_path / "scored").headline
@@ -137,7 +137,7 @@ def test_paper_checkpoint_without_weights_says_so(tmp_path, monkeypatch):
     [
         (["run"], "hf"),
         (["run", "--model", "llava-1.5-7b"], "hf"),
-        (["train-baseline", "dpo", "--output", "out"], "train"),
+        (["train-baseline", "dpo", "--out", "out"], "train"),
         (["train-baseline", "sft", "--config", str(REPO / "baselines/sft.yaml"), "--dry-run"], "train"),
         (["leaderboard", "."], "publish"),
         (["report", "."], "publish"),

@@ -74,7 +74,7 @@ def test_core_install_scores_and_names_the_missing_extras(core_venv, tmp_path):
     preds = tmp_path / "preds.jsonl"
     preds.write_text("".join(json.dumps({"id": it.id, "prediction": it.chosen, "error": None}) + "\n"
                              for it in demo.items))
-    proc = _altbench(core_venv, "score", str(preds), "--split", "demo", "--out", "scored", "--bootstrap", "100",
+    proc = _altbench(core_venv, "score", str(preds), "--split", "demo", "--out", "scored", "--resamples", "100",
                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "scored" / "results.json").read_text())

@@ -16,7 +16,7 @@ import altbench
 from altbench.cli import cli
 from altbench.results import load_run
 
-BOOT = ["--bootstrap", "100"]
+BOOT = ["--resamples", "100"]
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +105,7 @@ def test_what_is_missing_is_said_exactly(custom_run, tmp_path, damage, message):
 
 def test_score_into_the_run_uses_the_recorded_images(custom_run, tmp_path):
     res = invoke("score", custom_run / "predictions.jsonl", "--split", tmp_path / "data" / "split.jsonl",
-                 "--convention", "paper", "--bootstrap", "200")
+                 "--convention", "paper", "--resamples", "200")
     assert res.exit_code == 0, res.output
     assert len(load_run(custom_run).scorings) == 2
 

@@ -117,11 +117,11 @@ def test_the_library_reports_a_shortfall_and_never_exits(monkeypatch):
         altbench.evaluate("flaky", "demo", limit=2, out="lib3", max_failure_rate=-0.1)
 
 
-@pytest.mark.parametrize("command", ["run", "score", "arena"])
+@pytest.mark.parametrize("command", ["run", "score", "arena", "judge-check"])
 def test_help_documents_the_exit_status(command):
     text = " ".join(invoke(command, "--help").stdout.split())
     assert f"{EXIT_INCOMPLETE} when" in text and "2 " in text
-    if command != "arena":
+    if command not in ("arena", "judge-check"):
         assert "--max-failure-rate" in text
 
 

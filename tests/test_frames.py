@@ -29,9 +29,9 @@ def invoke(*args: str):
 def two_scorings(tmp_path):
     """A retrieval run on the demo split, scored twice (10,000- and 200-resample bootstraps)."""
     out = tmp_path / "run"
-    res = invoke("run", "--model", "retrieval", "--split", "demo", "--out", str(out), "--bootstrap", "300")
+    res = invoke("run", "--model", "retrieval", "--split", "demo", "--out", str(out), "--resamples", "300")
     assert res.exit_code == 0, res.output
-    res = invoke("score", str(out / "predictions.jsonl"), "--split", "demo", "--bootstrap", "200")
+    res = invoke("score", str(out / "predictions.jsonl"), "--split", "demo", "--resamples", "200")
     assert res.exit_code == 0, res.output
     return altbench.load_run(out)
 
@@ -70,7 +70,7 @@ def test_failed_items_are_rows_with_their_reason(tmp_path):
              {"id": ids[2], "prediction": ""}]
     preds = tmp_path / "foreign.jsonl"
     preds.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    res = invoke("score", str(preds), "--split", "demo", "--out", str(tmp_path / "scored"), "--bootstrap", "200")
+    res = invoke("score", str(preds), "--split", "demo", "--out", str(tmp_path / "scored"), "--resamples", "200")
     assert res.exit_code == 0, res.output
     df = altbench.load_run(tmp_path / "scored").to_pandas()
     assert list(df["id"]) == ids[:3] and list(df["status"]) == ["scored", "failed", "scored"]
@@ -136,7 +136,7 @@ def test_split_gone_leaves_texts_out_with_a_warning(tmp_path, caplog):
                                           "chosen": it.chosen, "idx": it.id}) + "\n" for it in split.items[:3]))
     images = split.items[0].image.parent
     res = invoke("run", "--model", "context-echo", "--split", str(custom), "--images", str(images),
-                 "--out", str(tmp_path / "run"), "--bootstrap", "200")
+                 "--out", str(tmp_path / "run"), "--resamples", "200")
     assert res.exit_code == 0, res.output
     run = altbench.load_run(tmp_path / "run")
     assert run.to_pandas(images=images)["references"].notna().all()  # found again from the header's source

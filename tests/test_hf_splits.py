@@ -43,7 +43,7 @@ def demo_parquet(tmp_path) -> Path:
 
 
 def cli_run(out: Path, *args: str):
-    res = CliRunner().invoke(cli, ["run", *args, "--out", str(out), "--bootstrap", "200"])
+    res = CliRunner().invoke(cli, ["run", *args, "--out", str(out), "--resamples", "200"])
     assert res.exit_code == 0, res.output
     return altbench.load_run(out)
 

@@ -176,7 +176,7 @@ def test_bad_judgment_records_are_one_line_errors(case, tmp_path):
     record, message = BAD_RECORDS[case]
     line = record if isinstance(record, str) else json.dumps(record)
     (tmp_path / "j.jsonl").write_text(json.dumps({**GOOD_SCORE, "id": "ok"}) + "\n" + line + "\n")
-    res = CliRunner().invoke(cli, ["meta-eval", str(tmp_path / "j.jsonl"), "--bootstrap", "0"])
+    res = CliRunner().invoke(cli, ["meta-eval", str(tmp_path / "j.jsonl"), "--resamples", "0"])
     lines = [x for x in res.stderr.splitlines() if x.strip()]
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.output, res.exception)
     assert len(lines) == 1 and lines[0].startswith(f"altbench: error: {tmp_path / 'j.jsonl'}:2: "), lines
@@ -260,7 +260,7 @@ def test_proxy_from_the_released_pairs_with_the_judge(tmp_path):
         res = CliRunner().invoke(cli, ["meta-eval", str(SAMPLE), "--format", "mcmdpo-pairs", "--convention", "none",
                                        "--metrics", "judge", "--metric-arg", "judge.model=fake",
                                        "--metric-arg", f"judge.url={judge.url}", "--metric-arg", "judge.backoff=0.01",
-                                       "--bootstrap", "100", "--out", str(tmp_path / "me"), "--json"])
+                                       "--resamples", "100", "--out", str(tmp_path / "me"), "--json"])
         assert res.exit_code == 0, res.output
         assert len(judge.requests) == 40  # each candidate judged once
     result = json.loads(res.output)

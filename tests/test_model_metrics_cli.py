@@ -45,7 +45,7 @@ def _args(tiny, url: str) -> list[str]:
             "--metric-arg", f"clipscore.model={clip}", "--metric-arg", f"bertscore.model={bert}",
             "--metric-arg", "bertscore.num_layers=2", "--metric-arg", "judge.model=fake-judge",
             "--metric-arg", f"judge.url={url}", "--metric-arg", "judge.backoff=0.01",
-            "--metric-arg", "judge.retries=1", "--bootstrap", "200"]
+            "--metric-arg", "judge.retries=1", "--resamples", "200"]
 
 
 def _invoke(args: list[str]):
@@ -85,7 +85,7 @@ def test_judge_outage_then_rerun_fills_in_only_the_missing(tiny, tmp_path):
             "--metrics", "judge,clipscore", "--metric-arg", f"clipscore.model={clip}",
             "--metric-arg", "judge.model=fake-judge", "--metric-arg", "judge.backoff=0.01",
             "--metric-arg", "judge.retries=0", "--metric-arg", "judge.concurrency=1",
-            "--metric-arg", "judge.max_consecutive_failures=2", "--bootstrap", "200"]
+            "--metric-arg", "judge.max_consecutive_failures=2", "--resamples", "200"]
     with FakeJudge() as server:
         server.down_after = 4
         first = _invoke([*args, "--metric-arg", f"judge.url={server.url}"])
@@ -116,7 +116,7 @@ def test_score_command_with_metrics_config(tiny, tmp_path):
     config.write_text(f"clipscore:\n  model: {clip}\nbertscore:\n  model: {bert}\n  num_layers: 1\n")
     result = _invoke(["score", str(preds), "--split", "demo", "--metrics", "clipscore,bertscore",
                       "--metrics-config", str(config), "--metric-arg", "bertscore.num_layers=2",
-                      "--bootstrap", "100", "--out", str(tmp_path / "scored")])
+                      "--resamples", "100", "--out", str(tmp_path / "scored")])
     assert result.exit_code == 0, result.output
     res = load_run(tmp_path / "scored").flat()
     assert res["metrics"]["model/clipscore"]["n"] == 5
@@ -148,7 +148,7 @@ def test_score_without_metrics_never_imports_torch(tmp_path, cache):
     preds = tmp_path / "preds.jsonl"
     preds.write_text(json.dumps({"id": "0", "prediction": "a red circle", "error": None}) + "\n")
     code = ("import sys; from click.testing import CliRunner; from altbench.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['score', {str(preds)!r}, '--split', 'demo', '--bootstrap', '100', "
+            f"r = CliRunner().invoke(cli, ['score', {str(preds)!r}, '--split', 'demo', '--resamples', '100', "
             f"'--out', {str(tmp_path / 'scored')!r}]); "
             "assert r.exit_code == 0, r.output; "
             "heavy = [m for m in ('torch', 'open_clip', 'bert_score', 'transformers') if m in sys.modules]; "

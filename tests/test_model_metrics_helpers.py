@@ -116,6 +116,15 @@ def _tokens(content: str, choices: tuple[str, ...], values: re.Pattern) -> list[
     return out
 
 
+def planted(text: str, fraction: float, salt: str) -> bool:
+    """Whether a planted behaviour applies to this request: a fixed hash of it, below the fraction."""
+    import hashlib
+
+    if fraction <= 0:
+        return False
+    return int(hashlib.sha256(f"{salt}|{text}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+
 class FakeJudge:
     """A real HTTP server; ``requests`` records every request body; switches inject faults.
 
@@ -126,6 +135,16 @@ class FakeJudge:
     - ``down = True``: HTTP 503 for everything (an outage); ``down_after = k``: the outage starts after k
       successful answers;
     - ``position_bias = True``: pairwise answers always pick A.
+
+    Planted pairwise behaviour for the judge-check tests (each decided by a hash of the request, so the same
+    request always gets the same answer unless it is a repeat):
+
+    - ``first_fraction = f``: answer "A" on (about) a fraction ``f`` of requests, whatever the texts;
+    - ``prefer_longer = True``: the longer text wins (instead of the shorter);
+    - ``contrary_marker = "~"``: where either text holds the marker, the longer text wins (a second judge that
+      disagrees with the first on a known set of battles);
+    - ``repeat_flip = q``: on the second and later asking of the same request, a fraction ``q`` of requests
+      answers "tie" (a judge whose sampling is not self-consistent).
     """
 
     def __init__(self, api_key: str | None = None) -> None:
@@ -134,6 +153,12 @@ class FakeJudge:
         self.down = False
         self.down_after: int | None = None
         self.position_bias = False
+        self.first_fraction = 0.0
+        self.prefer_longer = False
+        self.contrary_marker: str | None = None
+        self.repeat_flip = 0.0
+        self.planted_first: set[str] = set()  # requests answered "A" by the first_fraction plant
+        self._asked: dict[str, int] = {}
         self.api_key = api_key
         self.logprobs = True
         self._flaky_seen: set[str] = set()
@@ -184,10 +209,11 @@ class FakeJudge:
             if "BADBODY" in shown:
                 return 200, b"<html>gateway error</html>"
             self.answered += 1
+            asked = self._asked[shown] = self._asked.get(shown, 0) + 1
         if alt is not None:
             content, tokens = self._absolute(alt)
         else:
-            content, tokens = self._pairwise(_between(text, "Alt-text A"), _between(text, "Alt-text B"))
+            content, tokens = self._pairwise(_between(text, "Alt-text A"), _between(text, "Alt-text B"), shown, asked)
         choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
         if self.logprobs and body.get("logprobs"):
             choice["logprobs"] = {"content": tokens}
@@ -205,9 +231,15 @@ class FakeJudge:
         content = json.dumps(obj)
         return content, _tokens(content, ("1", "2", "3", "4", "5"), re.compile(r"(?<=\"score\": )[1-5]"))
 
-    def _pairwise(self, a: str, b: str) -> tuple[str, list[dict]]:
-        if self.position_bias:
+    def _pairwise(self, a: str, b: str, shown: str = "", asked: int = 1) -> tuple[str, list[dict]]:
+        longer = self.prefer_longer or (self.contrary_marker is not None and self.contrary_marker in a + b)
+        if self.position_bias or planted(shown, self.first_fraction, "first"):
             winner = "A"
+            self.planted_first.add(shown)
+        elif asked > 1 and planted(shown, self.repeat_flip, "repeat"):
+            winner = "tie"
+        elif longer:
+            winner = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "tie"
         else:
             winner = "A" if len(a) < len(b) else "B" if len(b) < len(a) else "tie"
         content = json.dumps({"justification": "the shorter one is better here.", "winner": winner})

@@ -42,7 +42,7 @@ def test_short_model_names(tmp_path, monkeypatch):
 
 
 def test_run_name_is_provenance_not_identity(tmp_path):
-    args = ["run", "--model", "context-echo", "--split", "demo", "--limit", "3", "--bootstrap", "100",
+    args = ["run", "--model", "context-echo", "--split", "demo", "--limit", "3", "--resamples", "100",
             "--out", tmp_path / "run"]
     res = invoke(*args, "--name", "Echo A")
     assert res.exit_code == 0, res.output
@@ -79,7 +79,7 @@ def _pages(site: Path) -> str:
 
 def test_leaderboard_report_and_compare_show_display_names(tmp_path):
     a, b = synthetic_runs(tmp_path / "runs")
-    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--bootstrap", "200", "--no-images")
+    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--resamples", "200", "--no-images")
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "site" / "data" / "index--summary-synthetic.json").read_text())
     assert {r["model"] for r in summary["rows"]} == {"tiny-mcmdpo", "retrieval"}
@@ -97,7 +97,7 @@ def test_leaderboard_label_overrides(tmp_path):
     a, b = synthetic_runs(tmp_path / "runs")
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps({str(b): "TF-IDF retrieval"}))
-    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--bootstrap", "200", "--no-images",
+    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--resamples", "200", "--no-images",
                  "--label", f"{a / 'results.json'}=MCM-DPO (tiny)", "--labels", labels)
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "site" / "data" / "index--summary-synthetic.json").read_text())
@@ -112,7 +112,7 @@ def test_leaderboard_label_overrides(tmp_path):
         assert res.exit_code == 2 and len(lines) == 1 and message in lines[0], res.output
     pytest.importorskip("yaml")
     (tmp_path / "labels.yaml").write_text(f"{b}: TF-IDF (yaml)\n")
-    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--bootstrap", "200", "--no-images",
+    res = invoke("leaderboard", tmp_path / "runs", "--out", tmp_path / "site", "--resamples", "200", "--no-images",
                  "--labels", tmp_path / "labels.yaml")
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "site" / "data" / "index--summary-synthetic.json").read_text())
@@ -126,7 +126,7 @@ def test_arena_labels_are_display_names(tmp_path):
     from altbench.arena.runs import load_runs
 
     for name, model in (("a", "context-echo"), ("b", "retrieval")):
-        res = invoke("run", "--model", model, "--split", "demo", "--limit", "2", "--bootstrap", "100",
+        res = invoke("run", "--model", model, "--split", "demo", "--limit", "2", "--resamples", "100",
                      "--out", tmp_path / name, "--name", f"{model} (mine)")
         assert res.exit_code == 0, res.output
     assert [r.label for r in load_runs([tmp_path / "a", tmp_path / "b"])] == ["context-echo (mine)",
@@ -141,7 +141,7 @@ def test_a_checkpoint_run_is_named_after_its_folder(tmp_path, monkeypatch):
 
     checkpoint = tmp_path / "checkpoints" / "tiny-mcmdpo"
     shutil.copytree(shipped_folder("altbench-tiny"), checkpoint)
-    res = invoke("run", "--model", checkpoint, "--split", "demo", "--limit", "2", "--bootstrap", "100",
+    res = invoke("run", "--model", checkpoint, "--split", "demo", "--limit", "2", "--resamples", "100",
                  "--out", tmp_path / "run")
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "run" / "run.json").read_text())["name"] == "tiny-mcmdpo"

@@ -128,11 +128,11 @@ def probed_runs(cache, tmp_path_factory):
     """context-echo via `altbench run --probes all`; retrieval and altbench-tiny via `altbench probe`."""
     root = tmp_path_factory.mktemp("probed")
     runs = {name: root / name for name in ("context-echo", "retrieval", "altbench-tiny")}
-    _cli("run", "--model", "context-echo", "--out", str(runs["context-echo"]), "--bootstrap", "200",
+    _cli("run", "--model", "context-echo", "--out", str(runs["context-echo"]), "--resamples", "200",
          "--probes", "all")
-    _cli("run", "--model", "retrieval", "--out", str(runs["retrieval"]), "--bootstrap", "200")
+    _cli("run", "--model", "retrieval", "--out", str(runs["retrieval"]), "--resamples", "200")
     _cli("probe", str(runs["retrieval"]), "--probes", "image-noise,context-swap", *FAST)
-    _cli("run", "--out", str(runs["altbench-tiny"]), "--bootstrap", "200")  # the default model
+    _cli("run", "--out", str(runs["altbench-tiny"]), "--resamples", "200")  # the default model
     _cli("probe", str(runs["altbench-tiny"]), "--probes", "context-swap,image-noise", *FAST)
     return runs
 
@@ -191,10 +191,11 @@ def test_rerun_is_identical_and_generates_nothing(probed_runs, tmp_path):
     folder = probed_runs["context-echo"]
     before = (folder / "probes.json").read_text()
     preds = {p: (folder / "probes" / p / "predictions.jsonl").read_bytes() for p in ("context-swap", "image-noise")}
-    _cli("probe", str(folder), "--probes", "context-swap,image-noise", *FAST)
+    same = ["--resamples", "200"]  # as `run --probes` made them: its resamples, the default trials
+    _cli("probe", str(folder), "--probes", "context-swap,image-noise", *same)
     assert (folder / "probes.json").read_text() == before
     assert all((folder / "probes" / p / "predictions.jsonl").read_bytes() == b for p, b in preds.items())
-    _cli("probe", str(folder), "--probes", "context-swap", *FAST, "--out", str(tmp_path / "again"))
+    _cli("probe", str(folder), "--probes", "context-swap", *same, "--out", str(tmp_path / "again"))
     assert (tmp_path / "again" / "probes" / "context-swap" / "predictions.jsonl").read_bytes() == preds["context-swap"]
     again = json.loads((tmp_path / "again" / "probes.json").read_text())
     assert again["probes"]["context-swap"] == json.loads(before)["probes"]["context-swap"]

@@ -26,7 +26,7 @@ def pages(tmp_path_factory):
 
     os.environ.setdefault("ALTBENCH_CACHE", str(root / "cache"))
     for model in ("context-echo", "retrieval"):
-        ok("run", "--model", model, "--out", str(root / model), "--bootstrap", "200", "--probes",
+        ok("run", "--model", model, "--out", str(root / model), "--resamples", "200", "--probes",
            "context-swap,image-noise")
     ok("leaderboard", str(root / "context-echo"), str(root / "retrieval"), "--out", str(root / "site"))
     ok("report", str(root / "retrieval"), "--out", str(root / "report"))

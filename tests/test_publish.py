@@ -354,7 +354,7 @@ def test_report_when_every_item_failed_or_files_are_missing(tmp_path, run_env, h
 def test_cli_leaderboard_and_report(built, tmp_path):
     runner = CliRunner()
     root = built["root"]
-    res = runner.invoke(cli, ["leaderboard", str(root / "demo"), "--out", str(tmp_path / "lb"), "--bootstrap", "200",
+    res = runner.invoke(cli, ["leaderboard", str(root / "demo"), "--out", str(tmp_path / "lb"), "--resamples", "200",
                               "--no-images"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "lb" / "index.html").is_file() and "wrote" in res.output
@@ -388,7 +388,7 @@ def test_only_the_build_script_writes_the_committed_site(built, tmp_path, monkey
                                         committed=True))
     assert (site / "index.html").is_file()
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(cli, ["leaderboard", str(built["root"] / "demo"), "--no-images", "--bootstrap", "200"])
+    res = runner.invoke(cli, ["leaderboard", str(built["root"] / "demo"), "--no-images", "--resamples", "200"])
     assert res.exit_code == 0 and (tmp_path / "site" / "index.html").is_file(), res.output
 
 
@@ -466,11 +466,11 @@ def test_real_altbench_runs_publish(tmp_path, monkeypatch):
     monkeypatch.setenv("ALTBENCH_CACHE", str(tmp_path / "cache"))
     runner = CliRunner()
     for model in ("context-echo", "retrieval"):
-        res = runner.invoke(cli, ["run", "--model", model, "--split", "demo", "--bootstrap", "200",
+        res = runner.invoke(cli, ["run", "--model", model, "--split", "demo", "--resamples", "200",
                                   "--out", str(tmp_path / "runs" / model)])
         assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["leaderboard", str(tmp_path / "runs"), "--out", str(tmp_path / "lb"),
-                              "--bootstrap", "200"])
+                              "--resamples", "200"])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "lb" / "data" / "index--summary-demo.json").read_text())
     assert {r["model"] for r in summary["rows"]} == {"context-echo", "retrieval"}
@@ -502,7 +502,7 @@ def test_report_of_an_altbench_score_output(built, tmp_path):
     with pytest.MonkeyPatch.context() as mp:
         fx.use_run_env(mp, _Factory(built["root"]))
         res = runner.invoke(cli, ["score", str(preds), "--split", "demo", "--out", str(tmp_path / "scored"),
-                                  "--bootstrap", "200"])
+                                  "--resamples", "200"])
         assert res.exit_code == 0, res.output
         res = runner.invoke(cli, ["report", str(tmp_path / "scored"), "--out", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
@@ -536,3 +536,7 @@ def test_overview_links_arena_and_meta_eval_pages_written_into_its_folder(tmp_pa
     index = (out / "index.html").read_text()
     assert 'href="arena/index.html"' in index and "meta-eval/index.html" not in index
     assert (out / "arena" / "index.html").is_file()  # a rebuild leaves the other command's page alone
+    (out / "judge-check").mkdir()  # altbench judge-check --out SITE/judge-check: linked the same way
+    (out / "judge-check" / "index.html").write_text("<html></html>")
+    build_leaderboard(LeaderboardConfig(runs=runs, out=out, images=False, resamples=200))
+    assert 'href="judge-check/index.html"' in (out / "index.html").read_text()

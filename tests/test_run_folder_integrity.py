@@ -45,8 +45,8 @@ def _only(folder):
 
 def test_rerun_and_rescore_add_scorings_and_never_shadow_the_full_run(workdir):
     ok = lambda r: r.exit_code == 0 or pytest.fail(r.output)
-    ok(_cli("run", "--model", "retrieval", "--split", "demo", "--bootstrap", "200", cwd=workdir))
-    ok(_cli("run", "--model", "context-echo", "--split", "demo", "--bootstrap", "200", cwd=workdir))
+    ok(_cli("run", "--model", "retrieval", "--split", "demo", "--resamples", "200", cwd=workdir))
+    ok(_cli("run", "--model", "context-echo", "--split", "demo", "--resamples", "200", cwd=workdir))
     retrieval = _only(workdir / "runs" / "retrieval")
     full = load_run(retrieval)
     (full_key,) = full.scorings
@@ -54,9 +54,9 @@ def test_rerun_and_rescore_add_scorings_and_never_shadow_the_full_run(workdir):
 
     # a subset rerun in both conventions, then a rescore of the run's predictions in the other convention
     ok(_cli("run", "--model", "retrieval", "--split", "demo", "--limit", "5", "--convention", "both",
-            "--bootstrap", "200", cwd=workdir))
+            "--resamples", "200", cwd=workdir))
     ok(_cli("score", retrieval / "predictions.jsonl", "--split", "demo", "--convention", "coco",
-            "--bootstrap", "200", cwd=workdir))
+            "--resamples", "200", cwd=workdir))
     run = load_run(retrieval)
     assert len(run.scorings) == 3 and run.headline.key == full_key
     assert run.headline.metrics == full_metrics  # the full result is untouched
@@ -88,23 +88,23 @@ def test_rerun_and_rescore_add_scorings_and_never_shadow_the_full_run(workdir):
 
 
 def test_same_settings_rescored_replace_their_own_scoring_only(workdir):
-    assert _cli("run", "--model", "context-echo", "--split", "demo", "--limit", "6", "--bootstrap", "200",
+    assert _cli("run", "--model", "context-echo", "--split", "demo", "--limit", "6", "--resamples", "200",
                 cwd=workdir).exit_code == 0
     folder = _only(workdir / "runs" / "context-echo")
     first = load_run(folder)
-    assert _cli("score", folder / "predictions.jsonl", "--split", "demo", "--bootstrap", "200",
+    assert _cli("score", folder / "predictions.jsonl", "--split", "demo", "--resamples", "200",
                 cwd=workdir).exit_code == 0
     again = load_run(folder)
     assert list(again.scorings) == list(first.scorings)  # same settings: the same key, scored again
     assert again.headline.metrics == first.headline.metrics
-    assert _cli("score", folder / "predictions.jsonl", "--split", "demo", "--bootstrap", "300",
+    assert _cli("score", folder / "predictions.jsonl", "--split", "demo", "--resamples", "300",
                 cwd=workdir).exit_code == 0
     assert len(load_run(folder).scorings) == 2  # other bootstrap settings: a scoring of their own
 
 
 def test_version_1_run_folder_is_read_then_converted_without_loss(workdir):
     """A folder written by an earlier altbench (results/1 + scores.jsonl) keeps its scoring."""
-    assert _cli("run", "--model", "context-echo", "--split", "demo", "--limit", "6", "--bootstrap", "200",
+    assert _cli("run", "--model", "context-echo", "--split", "demo", "--limit", "6", "--resamples", "200",
                 cwd=workdir).exit_code == 0
     folder = _only(workdir / "runs" / "context-echo")
     v2 = load_run(folder)
@@ -115,7 +115,7 @@ def test_version_1_run_folder_is_read_then_converted_without_loss(workdir):
     v1 = load_run(folder)
     assert v1.schema == "altbench.results/1" and v1.headline.metrics == scoring.metrics
     assert _cli("score", folder / "predictions.jsonl", "--split", "demo", "--convention", "coco",
-                "--bootstrap", "200", cwd=workdir).exit_code == 0
+                "--resamples", "200", cwd=workdir).exit_code == 0
     converted = load_run(folder)
     assert converted.schema == "altbench.results/2" and len(converted.scorings) == 2
     assert converted.headline.metrics == scoring.metrics and not (folder / "scores.jsonl").exists()

@@ -27,6 +27,7 @@ EXPECTED = {
                     "alpha": defaults.ALPHA},
     "arena": {"resamples": defaults.ARENA_RESAMPLES, "seed": defaults.SEED},
     "meta-eval": {"resamples": defaults.METAEVAL_RESAMPLES, "seed": defaults.SEED},
+    "judge-check": {"resamples": defaults.JUDGECHECK_RESAMPLES, "seed": defaults.SEED},
 }
 FLAG = {"resamples": "--resamples", "trials": "--trials", "seed": "--seed", "level": "--level", "alpha": "--alpha"}
 
@@ -128,6 +129,11 @@ def test_library_defaults_equal_the_defaults_module():
     assert params(meta_evaluate)["resamples"] == d.METAEVAL_RESAMPLES
     for fn in (agreement.item_correlation, agreement.pairwise_accuracy, agreement.system_correlation):
         assert params(fn)["resamples"] == d.METAEVAL_RESAMPLES
+    from altbench.judges import figures
+    from altbench.judges.check import CheckSettings
+    assert fields(CheckSettings)["resamples"] == d.JUDGECHECK_RESAMPLES
+    for fn in (figures.position, figures.self_consistency, figures.length_bias, figures.between_judges):
+        assert params(fn)["resamples"] == d.JUDGECHECK_RESAMPLES
 
 
 def test_library_errors_name_parameters_not_options(tmp_path):
@@ -145,7 +151,7 @@ def test_library_errors_name_parameters_not_options(tmp_path):
     calls = {
         "resamples": lambda: altbench.score(["a"], [["a"]], resamples=0),
         "metric_args": lambda: altbench.score(["a"], [["a"]], metric_args={"clipscore.model": "x"}),
-        "settings given for unknown metric": lambda: altbench.score(["a"], [["a"]], metric_args={"clip": {}}),
+        "metric_args: unknown metric": lambda: altbench.score(["a"], [["a"]], metric_args={"clip": {}}),
         "alpha": lambda: regress(a, b, alpha=1.5),
         "on_inconclusive": lambda: regress(a, b, on_inconclusive="maybe"),
         "margin": lambda: regress(a, b, margin=-1),

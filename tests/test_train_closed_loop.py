@@ -57,7 +57,7 @@ def sft_dir(tmp_path_factory):
     torch.set_num_threads(1)
     try:
         out = tmp_path_factory.mktemp("closed-loop") / "sft"
-        _invoke("train-baseline", "sft", "--config", "baselines/demo-sft.yaml", "--output", str(out))
+        _invoke("train-baseline", "sft", "--config", "baselines/demo-sft.yaml", "--out", str(out))
     finally:
         torch.set_num_threads(old)
     return out
@@ -73,7 +73,7 @@ def test_sft_beats_untrained_model_significantly(sft_dir, tmp_path):
     (untrained / "altbench.json").write_text(json.dumps({"adapter_args": {"max_new_tokens": 24}}))
     for name, model in (("a", untrained), ("b", sft_dir)):
         _invoke("run", "--model", str(model), "--split", "demo", "--out", str(tmp_path / f"run-{name}"),
-                "--bootstrap", "200")
+                "--resamples", "200")
     accuracy, n_shapes = colour_background_accuracy(tmp_path / "run-b", load_split("demo").items)
     assert n_shapes >= 20 and accuracy >= 0.85, accuracy  # 0.93 measured (shape: 0.21, chance)
     out = _invoke("compare", str(tmp_path / "run-a"), str(tmp_path / "run-b"), "-m", "paper/rougeL",
@@ -97,7 +97,7 @@ def test_every_recipe_trains_from_the_sft_checkpoint_and_runs_beside_the_others(
     for recipe in PREFERENCE_RECIPES:
         out = tmp_path / recipe
         shown = _invoke("train-baseline", recipe, "--config", f"baselines/demo-{recipe}.yaml", "--base", str(sft_dir),
-                        "--output", str(out), "--max-steps", "2", "--max-items", "8")
+                        "--out", str(out), "--max-steps", "2", "--max-items", "8")
         assert f"saved {recipe} checkpoint" in shown and "global_step 2" in shown
         card = json.loads((out / "altbench.json").read_text())
         assert card["recipe"] == recipe and card["base"] == str(sft_dir) and card["data"] == "demo-train"
@@ -105,9 +105,9 @@ def test_every_recipe_trains_from_the_sft_checkpoint_and_runs_beside_the_others(
     for recipe, model in models.items():
         entry, _ = REGISTRY.create(str(model), {})
         assert f"recipe {recipe}" in entry.description, entry.description
-        _invoke("run", "--model", str(model), "--split", "demo", "--limit", "8", "--bootstrap", "100",
+        _invoke("run", "--model", str(model), "--split", "demo", "--limit", "8", "--resamples", "100",
                 "--out", str(tmp_path / "runs" / recipe))
-    _invoke("leaderboard", str(tmp_path / "runs"), "--out", str(tmp_path / "site"), "--bootstrap", "100",
+    _invoke("leaderboard", str(tmp_path / "runs"), "--out", str(tmp_path / "site"), "--resamples", "100",
             "--no-images")
     summary = json.loads((tmp_path / "site" / "data" / "index--summary-demo.json").read_text())
     # each checkpoint shows under its folder's name (its display name), not the absolute path it ran from

@@ -105,7 +105,8 @@ def test_dpo_options_the_mcmdpo_loss_ignores_are_refused(tmp_path):
     from altbench.models.hf_files import ensure_torchvision
 
     ensure_torchvision()
-    from altbench.train.mcmdpo import IGNORED_DPO_OPTIONS, MCMDPOConfig
+    from altbench.train.mcmdpo import MCMDPOConfig
+    from altbench.train.variants import IGNORED_DPO_OPTIONS
 
     common = {"output_dir": str(tmp_path), "remove_unused_columns": False, "report_to": "none", "bf16": False}
     MCMDPOConfig(**common)  # the defaults are fine

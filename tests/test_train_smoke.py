@@ -102,7 +102,7 @@ def test_cli_smoke_flag(tmp_path, recipe):
     from altbench.cli import cli
 
     result = CliRunner().invoke(cli, ["train-baseline", recipe, "--config", f"baselines/{recipe}.yaml", "--smoke",
-                                      "--output", str(tmp_path / recipe)])
+                                      "--out", str(tmp_path / recipe)])
     assert result.exit_code == 0, result.output
     assert "global_step 2" in result.output and (tmp_path / recipe / "model.safetensors").is_file()
     assert json.loads((tmp_path / recipe / "altbench.json").read_text())["recipe"] == recipe

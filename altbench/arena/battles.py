@@ -43,7 +43,8 @@ class BattleSet:
     failures: list[dict[str, int]]  # per pair: kind -> battles without an outcome
     order_agreement: list[dict[str, int]]  # per pair: consistent / disagreed / identical
     judged: list[Outcome] = field(default_factory=list)  # one per unique request, for usage and position stats
-    pair_answers: dict[int, tuple[Outcome, Outcome]] = field(default_factory=dict)
+    # (item, pair) -> the answers in order AB and BA, for battles whose two orders were both answered in form
+    pair_answers: dict[tuple[int, int], tuple[Outcome, Outcome]] = field(default_factory=dict)
 
 
 def plan_pairs(n_runs: int, anchors: Sequence[int] = ()) -> list[tuple[int, int]]:
@@ -58,8 +59,13 @@ def plan_pairs(n_runs: int, anchors: Sequence[int] = ()) -> list[tuple[int, int]
 
 def run_battles(caller: Caller, identity: dict[str, Any], rubric: str, item_keys: Sequence[str],
                 items: Sequence[Item], predictions: Sequence[dict[str, str | None]],
-                pairs: Sequence[tuple[int, int]], *, with_image: bool, show_references: bool) -> BattleSet:
-    """Ask the judge for every battle (unique requests only) and turn the answers into outcomes."""
+                pairs: Sequence[tuple[int, int]], *, with_image: bool, show_references: bool,
+                mode: str = "arena") -> BattleSet:
+    """Ask the judge for every battle (unique requests only) and turn the answers into outcomes.
+
+    ``mode`` is part of the cache key: ``arena`` for the arena's (and judge-check's first) asking, so both share
+    the answers; judge-check asks again under ``arena/repeat<r>`` to measure self-consistency.
+    """
     n_items = len(items)
     outcomes = np.full((n_items, len(pairs)), NONE, dtype=np.int8)
     failures = [dict.fromkeys(FAILURE_KINDS, 0) for _ in pairs]
@@ -79,26 +85,37 @@ def run_battles(caller: Caller, identity: dict[str, Any], rubric: str, item_keys
             refs = item.references if show_references else None
             keys = []
             for first, second in ((ta, tb), (tb, ta)):
-                key = cache_key(identity, rubric, item_keys[i], "arena", first, second)
+                key = cache_key(identity, rubric, item_keys[i], mode, first, second)
                 if key not in jobs:
                     prompt = pairwise_prompt(item.context, first, second, refs, with_image=with_image)
-                    jobs[key] = Job(i, "pairwise", key, prompt, "AB")
+                    jobs[key] = Job(i, "pairwise", key, prompt, "AB", (first, second))
                 keys.append(key)
             wanted[(i, p)] = (keys[0], keys[1])
     unique = list(jobs.values())
     answers = dict(zip((j.key for j in unique), caller.run(unique, items, {"pairwise": (parse_pairwise,
                                                                                          pairwise.weigh)})))
-    pair_answers: dict[int, tuple[Outcome, Outcome]] = {}
+    pair_answers: dict[tuple[int, int], tuple[Outcome, Outcome]] = {}
     for (i, p), (k_ab, k_ba) in wanted.items():
         ab, ba = answers[k_ab], answers[k_ba]
         bad = [o.status for o in (ab, ba) if o.status != "ok"]
         if bad:
             failures[p]["api" if "api" in bad else bad[0]] += 1
             continue
-        pair_answers[len(pair_answers)] = (ab, ba)
+        pair_answers[(i, p)] = (ab, ba)
         first = {"A": A_WINS, "B": B_WINS, "tie": TIE}[ab.parsed[0]]
         second = {"A": B_WINS, "B": A_WINS, "tie": TIE}[ba.parsed[0]]  # in BA, a's text is shown as B
         outcomes[i, p] = first if first == second else TIE
         agreement[p]["consistent" if first == second else "disagreed"] += 1
     return BattleSet(list(pairs), [item.id for item in items], outcomes, failures, agreement,
                      list(answers.values()), pair_answers)
+
+
+def summary(battles: BattleSet, possible: int, answers_from_cache: int) -> dict[str, Any]:
+    """How many battles got an outcome, why the others did not, and what was asked (arena and judge-check)."""
+    total = {k: sum(f[k] for f in battles.failures) for k in FAILURE_KINDS}
+    return {"possible": possible, "with_outcome": int((battles.outcomes >= 0).sum()),
+            "without_outcome": sum(total.values()), "failures": total, "unique_requests": len(battles.judged),
+            # sent to the judge now, answered or failed; not those held back once it was down
+            "requests_now": sum(1 for o in battles.judged if o.sent),
+            "requests_not_sent": sum(1 for o in battles.judged if o.status == "api" and not o.sent),
+            "answers_from_cache": answers_from_cache}

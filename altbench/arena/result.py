@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from altbench.arena import bradley_terry as bt
-from altbench.arena.battles import A_WINS, B_WINS, FAILURE_KINDS, TIE, BattleSet, plan_pairs, run_battles
+from altbench.arena.battles import A_WINS, B_WINS, TIE, BattleSet, plan_pairs, run_battles, summary
 from altbench.arena.runs import load_runs, resolve_split
 from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
@@ -45,11 +45,12 @@ class ArenaSettings:
     data_root: Path | None = None
     resamples: int = defaults.ARENA_RESAMPLES
     seed: int = defaults.SEED
+    judge_check: Path | None = None  # a judge-check folder for the judge card (default: the registered check)
     extra: dict[str, Any] = field(default_factory=dict)
     judge_syntax: OptionSyntax = field(default_factory=lambda: SETTINGS_SYNTAX)  # how messages name judge options
 
 
-def judge_options(user: Mapping[str, Any]) -> dict[str, Any]:
+def judge_options(user: Mapping[str, Any], command: str = "arena") -> dict[str, Any]:
     """The judge family's options with the user's settings, checked as ``--metrics judge`` checks them."""
     from altbench.metrics.model.judge.metric import preflight
     from altbench.metrics.model.options import option_name
@@ -57,10 +58,10 @@ def judge_options(user: Mapping[str, Any]) -> dict[str, Any]:
 
     bad = [k for k in user if k in NOT_FOR_ARENA]
     if bad:
-        raise AltbenchError(f"arena: {option_name('judge', bad[0])} does not apply (the arena always judges run "
-                            "against run)")
+        raise AltbenchError(f"{command}: {option_name('judge', bad[0])} does not apply (the {command} always "
+                            "judges text against text, in both orders)")
     opts = family_options("judge", dict(user))
-    opts.update(mode="pairwise", against="reference")
+    opts.update(mode="pairwise", against=None)  # the arena brings both texts: no reference or baseline run
     preflight(opts)
     return opts
 
@@ -71,6 +72,7 @@ def run_arena(settings: ArenaSettings) -> dict[str, Any]:
 
 
 def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
+    from altbench.judges.cards import judge_card
     from altbench.metrics.model.judge import pairwise
     from altbench.metrics.model.judge.calls import usage_summary
     from altbench.metrics.model.judge.metric import item_key, make_caller
@@ -84,7 +86,7 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
     anchors = list(range(len(settings.runs), len(paths)))
     split = resolve_split(runs, settings.split, settings.data_root)
     opts = judge_options(settings.judge)
-    backend, identity, rubric, cache, caller = make_caller(opts)
+    backend, identity, rubric, cache, caller = make_caller(opts, split)
     # the items some run has a record for (a --limit run covers a prefix); a record missing on one side counts
     items = [it for it in split.items if any(it.id in r.predictions for r in runs)]
     pairs = plan_pairs(len(runs), anchors)
@@ -99,8 +101,10 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
         "schema": SCHEMA,
         "split": {"name": split.name, "sha256": split.sha256(), "items": len(items)},
         "mode": "anchors" if anchors else "all-pairs",
-        "judge": {**identity, "location": backend.location, "rubric": rubric, "cache": str(cache.path),
-                  "served_models": sorted({o.model for o in battles.judged if o.model}), "usage": usage},
+        "judge": {**identity, "location": backend.location, "rubric": rubric,
+                  "cache": str(cache.path) if cache is not None else None,
+                  "served_models": sorted({o.model for o in battles.judged if o.model}), "usage": usage,
+                  "card": judge_card(identity, rubric, settings.judge_check)},
         "fit": {"model": "davidson-1970", "scale": f"elo-like: {bt.BASE:g} + 400/ln(10) * log-strength, mean of "
                 + ("the anchors" if anchors else "all models") + f" = {bt.BASE:g}",
                 "prior_sd": bt.PRIOR_SD, "bootstrap": {"resamples": int(settings.resamples), "seed": int(settings.seed),
@@ -116,20 +120,45 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
         result["fit"].update(nu=None, converged=False)
         log.warning("arena: no battle has an outcome (see failures); no ratings")
     result["models"] = _models(runs, anchors, pairs, battles, point, low, high)
+    length_controlled(result, runs, items, battles, anchors, settings)
     result["pairs"] = _pairs(runs, battles)
     result["matrix"] = _matrix(runs, battles)
-    total = {k: sum(f[k] for f in battles.failures) for k in FAILURE_KINDS}
-    result["battles"] = {"possible": len(items) * len(pairs), "with_outcome": int(decided.sum()),
-                         "without_outcome": sum(total.values()), "failures": total,
-                         "unique_requests": len(battles.judged),
-                         # sent to the judge now, answered or failed; not those held back once it was down
-                         "requests_now": sum(1 for o in battles.judged if o.sent),
-                         "requests_not_sent": sum(1 for o in battles.judged if o.status == "api" and not o.sent),
-                         "answers_from_cache": usage["from_cache"]["answers"]}
-    if total["api"]:
+    result["battles"] = summary(battles, len(items) * len(pairs), usage["from_cache"]["answers"])
+    if result["battles"]["failures"]["api"]:
         log.warning("arena: %d battle(s) had no judge answer; re-run the same command to ask only for those",
-                    total["api"])
+                    result["battles"]["failures"]["api"])
     return result
+
+
+def length_controlled(result: dict[str, Any], runs, items, battles: BattleSet, anchors: Sequence[int],
+                      settings: ArenaSettings) -> None:
+    """Each model's mean length, and the length-controlled fit (:mod:`altbench.arena.length_control`)."""
+    from altbench.arena import length_control as lc
+
+    by_label = {m["label"]: m for m in result["models"]}
+    for r in runs:
+        by_label[r.label]["mean_length"] = lc.mean_lengths(r.predictions, items)
+    chars, _ = lc.length_table([r.predictions for r in runs], items)
+    rows = lc.battle_rows(battles.outcomes, battles.pairs, chars)
+    info: dict[str, Any] = {
+        "model": "davidson-1970 with a length covariate", "covariate": "tanh((chars_a - chars_b) / s)",
+        "s_chars": rows.scale, "at": "zero length difference", "scale": result["fit"]["scale"]}
+    if len(rows.item):
+        n = len(runs)
+        point = lc.fit(n, rows, np.ones(len(items)), anchors)
+        low, high, beta_ci = lc.bootstrap(n, rows, len(items), point, anchors, settings.resamples, settings.seed)
+        info.update(beta={"value": point.beta, "ci95": [_num(beta_ci[0]), _num(beta_ci[1])]}, nu=point.nu,
+                    converged=point.converged)
+        for k, r in enumerate(runs):
+            by_label[r.label].update(lc_rating=float(point.ratings[k]), lc_ci95=[_num(low[k]), _num(high[k])])
+        order = sorted(runs, key=lambda r: -by_label[r.label]["lc_rating"])
+        for rank, r in enumerate(order, 1):
+            by_label[r.label]["lc_rank"] = rank
+    else:
+        info.update(beta=None, nu=None, converged=False)
+        for r in runs:
+            by_label[r.label].update(lc_rating=None, lc_ci95=[None, None], lc_rank=None)
+    result["length_control"] = info
 
 
 def _models(runs, anchors, pairs, battles: BattleSet, point, low, high) -> list[dict[str, Any]]:

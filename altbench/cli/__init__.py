@@ -13,7 +13,7 @@ Exit status, every command:
       use by another run; nothing was written (a run keeps the batches it finished)
 3     ``regress``: inconclusive (``--on-inconclusive fail``, the default)
 4     ``compare`` / ``regress``: the runs are not comparable
-5     ``run``, ``score``, ``arena``: the command ran and wrote its results, but scored (judged) nothing, or
+5     ``run``, ``score``, ``arena``, ``judge-check``: the command ran and wrote its results, but scored (judged) nothing, or
       more items went unscored than ``--max-failure-rate`` allows; the failures are listed in the results,
       and re-running the same command retries them
 130   interrupted (Ctrl-C); finished batches are kept
@@ -55,6 +55,8 @@ COMMANDS = {
                "Export results as Parquet/CSV, or altbench tasks for lmms-eval (task YAML + utils)."),
     "arena": ("altbench.cli.arena_cmd:arena_command",
               "Pairwise judge battles between runs; Bradley-Terry ratings with bootstrap CIs."),
+    "judge-check": ("altbench.cli.judgecheck_cmd:judgecheck_command",
+                    "How far to trust a judge: position/self-consistency, agreement, length bias, with CIs."),
     "meta-eval": ("altbench.cli.metaeval_cmd:metaeval_command",
                   "How well each metric agrees with human judgments (Kendall tau, pairwise accuracy)."),
     "train-baseline": ("altbench.cli.train_cmd:train_command",

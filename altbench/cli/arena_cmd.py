@@ -9,6 +9,7 @@ import click
 
 from altbench.cli.common import data_root_option, parse_model_args
 from altbench.cli.options import resamples_option, seed_option
+from altbench.results.numbers import fmt
 from altbench.stats.defaults import ARENA_RESAMPLES
 
 # the judge options this command takes, for its messages (see altbench.metrics.model.options)
@@ -34,8 +35,9 @@ def _split_paths(values: tuple[str, ...]) -> list[Path]:
               help="Fixed anchor run folders (comma-separated or repeated): RUNS battle only these, and the "
                    "anchors each other (judged once, then cached), CapArena-Auto style.")
 @click.option("--judge", "judge_model", default=None, metavar="MODEL",
-              help="Judge model: the served model name (OpenAI-compatible) or a local VLM folder "
-                   "(with --judge-backend transformers). Same as judge.model.")
+              help="Judge model: the served model name (OpenAI-compatible), a local VLM folder (with "
+                   "--judge-backend transformers), or metric:CONVENTION/NAME, a metric judge that runs offline "
+                   "(e.g. metric:paper/rougeL). Same as judge.model.")
 @click.option("--judge-backend", type=click.Choice(["openai", "transformers"]), default=None,
               help="Judge backend (default: openai).")
 @click.option("--judge-url", default=None, metavar="URL",
@@ -50,12 +52,16 @@ def _split_paths(values: tuple[str, ...]) -> list[Path]:
                   help="Bootstrap resamples over items for the 95% rating intervals (0: none); each one refits "
                        "the model, hence fewer than compare's.")
 @seed_option()
+@click.option("--judge-check", "judge_check", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A judge-check folder (or its judge-check.json) whose figures go on the judge card (default: "
+                   "the last altbench judge-check of this judge, if any).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write arena.json and an accessible HTML page (index.html) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
 def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model: str | None,
                   judge_backend: str | None, judge_url: str | None, judge_args: tuple[str, ...], split: str | None,
-                  data_root: Path | None, resamples: int, seed: int, out: Path | None, as_json: bool) -> None:
+                  data_root: Path | None, resamples: int, seed: int, judge_check: Path | None, out: Path | None,
+                  as_json: bool) -> None:
     """Battle RUNS pairwise on the same items with a judge, in both orders (disagreeing orders are a tie).
 
     Ratings: the Davidson Bradley-Terry model with ties on an Elo-like scale (mean 1000), with 95% bootstrap
@@ -72,7 +78,8 @@ def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model:
         if value is not None:
             options[key] = value
     settings = ArenaSettings(runs=list(runs), anchors=_split_paths(anchors), judge=options, split=split,
-                             data_root=data_root, resamples=resamples, seed=seed, judge_syntax=_judge_syntax())
+                             data_root=data_root, resamples=resamples, seed=seed, judge_syntax=_judge_syntax(),
+                             judge_check=judge_check)
     result = run_arena(settings)
     if out is not None:
         from altbench.publish.arena_page import render_arena_page
@@ -101,19 +108,40 @@ def _exit_if_nothing_judged(result: dict, out: Path | None) -> None:
     click.get_current_context().exit(EXIT_INCOMPLETE)
 
 
+def _rating(x: float | None, ci: list) -> str:
+    rating = fmt(x, digits=0) if x is not None else "-"
+    interval = f"[{fmt(ci[0], digits=0)}, {fmt(ci[1], digits=0)}]" if ci and ci[0] is not None else ""
+    return f"{rating:>6} {interval:<14}"
+
+
 def _print_table(result: dict) -> None:
-    click.echo(f"arena on split {result['split']['name']} ({result['mode']}), judge {result['judge']['model']}")
+    card = result["judge"].get("card") or {}
+    click.echo(f"arena on split {result['split']['name']} ({result['mode']}), judge "
+               f"{card.get('label') or result['judge']['model']}")
+    click.echo(f"{'':>5}{'model':<30} {'rating [95% CI]':<21} {'length-controlled':<21} mean chars")
     for m in result["models"]:
-        rating = f"{m['rating']:.0f}" if m["rating"] is not None else "-"
-        ci = m["ci95"]
-        interval = f"[{ci[0]:.0f}, {ci[1]:.0f}]" if ci[0] is not None else ""
-        extra = f"  anchor score {m['anchor_score']:+.1f}" if m.get("anchor_score") is not None else ""
-        click.echo(f"{m['rank']:>3}. {m['label']:<30} {rating:>6} {interval:<14} "
+        extra = f"  anchor score {fmt(m['anchor_score'], digits=1, sign=True)}" if m.get("anchor_score") is not None \
+            else ""
+        length = (m.get("mean_length") or {}).get("chars")
+        click.echo(f"{m['rank']:>3}. {m['label']:<30} {_rating(m['rating'], m['ci95'])} "
+                   f"{_rating(m.get('lc_rating'), m.get('lc_ci95'))} {fmt(length, digits=0):>5}  "
                    f"W/T/L {m['wins']}/{m['ties']}/{m['losses']}{extra}")
+    beta = (result.get("length_control") or {}).get("beta")
+    if beta:
+        click.echo(f"length term (log-odds, longer text): {fmt(beta['value'])} [{fmt(beta['ci95'][0])}, "
+                   f"{fmt(beta['ci95'][1])}]")
     b = result["battles"]
     failed = ", ".join(f"{k} {v}" for k, v in b["failures"].items() if v) or "none"
     usage = result["judge"]["usage"]["requests"]
-    cost = f", about ${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else ""
-    click.echo(f"battles: {b['with_outcome']} with an outcome of {b['possible']}; without: {failed}; "
-               f"judge now: {usage['answers']} answers ({usage['prompt_tokens']} prompt + "
-               f"{usage['completion_tokens']} completion tokens{cost}), {b['answers_from_cache']} from the cache")
+    if result["judge"]["backend"] == "metric":
+        asked = f"verdicts of the metric: {usage['answers']} (offline)"
+    else:
+        cost = f", about ${fmt(usage['cost_usd'], digits=4)}" if usage.get("cost_usd") is not None else ""
+        asked = (f"judge now: {usage['answers']} answers ({usage['prompt_tokens']} prompt + "
+                 f"{usage['completion_tokens']} completion tokens{cost}), {b['answers_from_cache']} from the cache")
+    click.echo(f"battles: {b['with_outcome']} with an outcome of {b['possible']}; without: {failed}; {asked}")
+    rel = card.get("reliability")
+    if rel:
+        pos = rel["position_consistency"] or {}
+        click.echo(f"judge check ({rel['source']}): position consistency {fmt(pos.get('value'))}; length: "
+                   f"{rel['length_bias']['verdict']}")

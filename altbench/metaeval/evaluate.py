@@ -37,7 +37,8 @@ def _units(judgments: Sequence[Judgment]) -> list[tuple[str, Judgment, str]]:
 
 
 def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metrics: Sequence[str],
-                metric_args: Mapping[str, Any] | None) -> tuple[dict[str, list[float]], dict[str, dict], list[str]]:
+                metric_args: Mapping[str, Any] | None, required: bool = True
+                ) -> tuple[dict[str, list[float]], dict[str, dict], list[str]]:
     """(metric key -> per-unit score, metric key -> {signature, higher_is_better}, notes)."""
     from altbench.data.demo import INSTRUCTION
     from altbench.data.items import Item
@@ -80,7 +81,9 @@ def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metri
         for key, m in out.scores.items():
             keep(key, m)
             info[key]["failures"] = out.failures.get(key, {})
-    if not scores:
+            if (out.models.get(key) or {}).get("card"):
+                info[key]["card"] = out.models[key]["card"]  # a judge's card (docs/judges.md)
+    if not scores and required:
         raise AltbenchError("meta-eval: no metric to evaluate (the judgments have no references: name "
                             "reference-free metrics with --metrics, e.g. clipscore or judge)")
     return scores, info, notes
@@ -91,9 +94,14 @@ def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] =
                   resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED,
                   source: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready result (schema ``altbench-meta-eval/1``, see docs/meta-eval.md)."""
+    from altbench.metaeval import judged_pairs
+
     if not judgments:
         raise AltbenchError("meta-eval: no judgments")
-    raw, info, notes = score_units(judgments, conventions, metrics, metric_args)
+    pair_judge = judged_pairs.pairwise_judge_options(metrics, metric_args)
+    per_unit, unit_args = (metrics, metric_args) if pair_judge is None else \
+        judged_pairs.other_metrics(metrics, metric_args)
+    raw, info, notes = score_units(judgments, conventions, per_unit, unit_args, required=pair_judge is None)
     units = _units(judgments)
     index = {uid: k for k, (uid, _, _) in enumerate(units)}
     score_js = [j for j in judgments if isinstance(j, ScoreJudgment)]
@@ -115,6 +123,16 @@ def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] =
                                            [values[index[f"{p.id}#b"]] for p in pair_js], labels)
             entry["pairwise"] = agreement.pairwise_accuracy(points, [p.category for p in pair_js], resamples, seed)
         result_metrics[key] = entry
+    if pair_judge is not None:
+        if pair_js:
+            result_metrics[judged_pairs.KEY] = judged_pairs.evaluate(pair_js, pair_judge, resamples, seed)
+        else:
+            notes.append("the pairwise judge compares the two candidates of a pair record; there are none")
+        if score_js:
+            notes.append("a pairwise judge does not score single candidates: the score records are evaluated by "
+                         "the other metrics only")
+    if not result_metrics:
+        raise AltbenchError("meta-eval: no metric to evaluate (name one with --metrics or --convention)")
     return {
         "schema": SCHEMA,
         "input": {**(source or {}), "judgments": len(judgments), "scores": len(score_js), "pairs": len(pair_js),

@@ -16,6 +16,7 @@ from typing import Any
 from altbench import __version__
 from altbench.publish import svg
 from altbench.publish.html import Cell, Column, F, Facts, H, Links, P, Site, T, Table, page_tables, safe_json
+from altbench.publish.judge_card import card_blocks
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import Figure, svg_figure
 
@@ -109,6 +110,8 @@ def render_metaeval_page(result: Mapping[str, Any], out_dir: Path) -> Path:
                 blocks.append(F(fig))
             blocks.append(T(table))
     blocks += [P(note) for note in result.get("notes", [])]
+    for key, m in result["metrics"].items():  # a judge's card: who judged, and how reliable it was
+        blocks += card_blocks(m.get("card"), f"card-{key.replace('/', '-').replace('.', '-')}", f"Judge of {key}")
     blocks.append(Links([("The whole result as JSON (meta-eval.json)", "meta-eval.json")]))
     site = Site()
     site.add("meta-eval.json", json.dumps(safe_json(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n")

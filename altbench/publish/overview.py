@@ -28,7 +28,8 @@ from altbench.publish.tables import ci_figure, metric_record
 
 # pages of other commands that the overview links when they were written into the leaderboard's folder
 COMPANION_PAGES = (("Arena: pairwise judge battles and Bradley-Terry ratings", "arena"),
-                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"))
+                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"),
+                   ("Judge check: how far to trust the arena's judge", "judge-check"))
 
 
 def rank_cell(pg: SplitView, key: str, label: str) -> tuple[Cell, dict[str, Any]]:
@@ -117,9 +118,10 @@ def index_page(site: Site, groups: list[SplitView], cfg: LeaderboardConfig) -> N
     extra = [(label, f"{folder}/index.html") for label, folder in COMPANION_PAGES
              if (cfg.out / folder / "index.html").is_file()]
     if extra:
-        blocks += [H("Arena and meta-evaluation", 2, "more"),
-                   P("Pages made by altbench arena and altbench meta-eval into this folder (--out "
-                     f"{cfg.out}/arena, --out {cfg.out}/meta-eval)."), Links(extra)]
+        blocks += [H("Arena, meta-evaluation and judge check", 2, "more"),
+                   P("Pages made by altbench arena, altbench meta-eval and altbench judge-check into this folder "
+                     f"(--out {cfg.out}/arena, --out {cfg.out}/meta-eval, --out {cfg.out}/judge-check)."),
+                   Links(extra)]
     blocks += how_to_read(cfg)
     render(site, "index.html", cfg, "Overview", cfg.title, blocks, [("Overview", None)])
 

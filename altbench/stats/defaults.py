@@ -27,3 +27,8 @@ ARENA_RESAMPLES = 1_000
 # machine: 3.9 s per metric for 1,000 resamples of 5,664 judgments (Flickr8k-Expert's size), so 10,000 would
 # take about 40 s per metric and about 9 minutes for the paper and coco metrics together: 1,000 it is.
 METAEVAL_RESAMPLES = 1_000
+
+# judge-check computes each reliability figure per resample (a mean, Cohen's kappa, Krippendorff's alpha, or a
+# small Newton fit of the length slope), far cheaper than the arena's refits; 1,000 keeps it in step with the
+# arena whose battles it checks.
+JUDGECHECK_RESAMPLES = 1_000

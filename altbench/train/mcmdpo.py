@@ -23,14 +23,7 @@ from typing import Any
 
 from altbench.train.config import MCMDPO_TERMS, REFERENCE_WEIGHTS, mcmdpo_terms_used
 from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
-
-# DPOConfig (TRL 1.16) options whose effect lives in DPOTrainer's own loss or reference pass, which MCM-DPO
-# replaces: anything but these defaults would be silently dropped, so MCMDPOConfig refuses it.
-IGNORED_DPO_OPTIONS = {
-    "loss_weights": None, "ld_alpha": None, "f_divergence_type": "reverse_kl", "f_alpha_divergence_coef": 0.5,
-    "label_smoothing": 0.0, "use_weighting": False, "discopop_tau": 0.05, "precompute_ref_log_probs": False,
-    "padding_free": False, "sync_ref_model": False,
-}
+from altbench.train.variants import check_own_loss, lazy_classes, log_means
 
 
 def sequence_index(neg_context: bool, neg_image: bool, neg_response: bool) -> int:
@@ -138,16 +131,7 @@ def make_config_class():
                 raise ValueError("use_cl_reward_num must be 2..7 (the reference has no one-term MCM-DPO)")
             if set(self.para_weights) != set(REFERENCE_WEIGHTS):
                 raise ValueError("para_weights needs exactly para_r1..para_r7")
-            if self.negative_image not in TENSOR_KINDS + IMAGE_KINDS:
-                raise ValueError(f"unknown negative_image {self.negative_image!r}")
-            if self.loss_type not in (["sigmoid"], "sigmoid"):
-                raise ValueError(f"MCM-DPO has its own sigmoid loss; loss_type {self.loss_type!r} would be ignored")
-            changed = [k for k, default in IGNORED_DPO_OPTIONS.items() if getattr(self, k) != default]
-            if changed:
-                raise ValueError(f"MCM-DPO's loss ignores DPOConfig option(s) {', '.join(changed)}; leave them "
-                                 "at their defaults")
-            if self.remove_unused_columns:
-                raise ValueError("MCM-DPO needs remove_unused_columns=False (negative-context columns)")
+            check_own_loss(self, "MCM-DPO", TENSOR_KINDS + IMAGE_KINDS, "negative-context columns")
 
     MCMDPOConfig.__qualname__ = "MCMDPOConfig"
     return MCMDPOConfig
@@ -174,20 +158,17 @@ def make_trainer_class():
                                     weights=self.args.para_weights, norm=self.args.para_norm)
             loss = losses.mean()
             d = (policy - ref).detach() * self.beta
-            gather = self.accelerator.gather_for_metrics
-            metrics = self._metrics[mode]
-            margins = {
+            margin = d[0] - d[sequence_index(False, False, True)]
+            log_means(self, mode, {
                 "rewards/chosen": d[0],
                 "rewards/rejected": d[sequence_index(False, False, True)],
-                "rewards/margins": d[0] - d[sequence_index(False, False, True)],
+                "rewards/margins": margin,
                 "rewards/image_margins": d[0] - d[sequence_index(False, True, False)],
                 "rewards/context_margins": d[0] - d[sequence_index(True, False, False)],
-            }
-            for key, value in margins.items():
-                metrics[key].append(gather(value).mean().item())
-            metrics["rewards/accuracies"].append(gather((margins["rewards/margins"] > 0).float()).mean().item())
-            metrics["logps/chosen"].append(gather(policy[0].detach()).mean().item())
-            metrics["logps/rejected"].append(gather(policy[4].detach()).mean().item())
+                "rewards/accuracies": (margin > 0).float(),
+                "logps/chosen": policy[0].detach(),
+                "logps/rejected": policy[4].detach(),
+            })
             if return_outputs:
                 return loss, {"logps": logps.detach()}
             return loss
@@ -196,12 +177,6 @@ def make_trainer_class():
     return MCMDPOTrainer
 
 
-_LAZY = {"MCMDPOConfig": make_config_class, "MCMDPOTrainer": make_trainer_class}
-
-
-def __getattr__(name: str):
-    """``MCMDPOConfig`` / ``MCMDPOTrainer`` are built on first use (TRL imported then), once, and picklable."""
-    if name in _LAZY:
-        globals()[name] = _LAZY[name]()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``MCMDPOConfig`` / ``MCMDPOTrainer`` are built on first use (TRL imported then), once, and picklable
+__getattr__ = lazy_classes(__name__, globals(), {"MCMDPOConfig": make_config_class,
+                                                 "MCMDPOTrainer": make_trainer_class})

@@ -27,8 +27,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from altbench.train.mcmdpo import IGNORED_DPO_OPTIONS
 from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
+from altbench.train.variants import check_own_loss, lazy_classes, log_means
 
 ROWS = ("chosen", "rejected", "corrupted_chosen")
 
@@ -118,16 +118,7 @@ def make_config_class():
 
         def __post_init__(self):
             super().__post_init__()
-            if self.negative_image not in TENSOR_KINDS + IMAGE_KINDS:
-                raise ValueError(f"unknown negative_image {self.negative_image!r}")
-            if self.loss_type not in (["sigmoid"], "sigmoid"):
-                raise ValueError(f"mDPO has its own three-term loss; loss_type {self.loss_type!r} would be ignored")
-            changed = [k for k, default in IGNORED_DPO_OPTIONS.items() if getattr(self, k) != default]
-            if changed:
-                raise ValueError(f"mDPO's loss ignores DPOConfig option(s) {', '.join(changed)}; leave them "
-                                 "at their defaults")
-            if self.remove_unused_columns:
-                raise ValueError("mDPO needs remove_unused_columns=False (negative-image columns)")
+            check_own_loss(self, "mDPO", TENSOR_KINDS + IMAGE_KINDS, "negative-image columns")
 
     MDPOConfig.__qualname__ = "MDPOConfig"
     return MDPOConfig
@@ -152,9 +143,7 @@ def make_trainer_class():
             losses, _ = mdpo_loss(policy, ref, self.beta)
             loss = losses.mean()
             rewards = (policy - ref).detach() * self.beta  # rows: chosen, rejected, chosen with corrupted image
-            gather = self.accelerator.gather_for_metrics
-            metrics = self._metrics[mode]
-            logged = {  # the reference trainer's metric names
+            log_means(self, mode, {  # the reference trainer's metric names
                 "rewards/chosen": rewards[0], "rewards/rejected": rewards[1],
                 "rewards/imageless_chosen": rewards[2],
                 "rewards/margins": rewards[0] - rewards[1], "rewards/imageless_margins": rewards[0] - rewards[2],
@@ -162,9 +151,7 @@ def make_trainer_class():
                 "rewards/imageless_accuracies": (rewards[0] > rewards[2]).float(),
                 "logps/chosen": policy[0].detach(), "logps/rejected": policy[1].detach(),
                 "logps/imageless_chosen": policy[2].detach(),
-            }
-            for key, value in logged.items():
-                metrics[key].append(gather(value).mean().item())
+            })
             if return_outputs:
                 return loss, {"logps": policy.detach()}
             return loss
@@ -173,12 +160,5 @@ def make_trainer_class():
     return MDPOTrainer
 
 
-_LAZY = {"MDPOConfig": make_config_class, "MDPOTrainer": make_trainer_class}
-
-
-def __getattr__(name: str):
-    """``MDPOConfig`` / ``MDPOTrainer`` are built on first use (TRL imported then), once, and picklable."""
-    if name in _LAZY:
-        globals()[name] = _LAZY[name]()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``MDPOConfig`` / ``MDPOTrainer`` are built on first use (TRL imported then), once, and picklable
+__getattr__ = lazy_classes(__name__, globals(), {"MDPOConfig": make_config_class, "MDPOTrainer": make_trainer_class})

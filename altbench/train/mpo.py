@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from altbench.train.config import MPO_LOSS_TYPES as LOSS_TYPES
 from altbench.train.config import MPO_WEIGHTS as REFERENCE_WEIGHTS
-from altbench.train.mcmdpo import IGNORED_DPO_OPTIONS
+from altbench.train.variants import IGNORED_DPO_OPTIONS, lazy_classes, log_means, refuse_ignored_options
 
 
 class RewardShift:
@@ -101,11 +101,7 @@ def make_config_class():
             if sorted(self.loss_type) != sorted(LOSS_TYPES) or self.loss_weights is None:
                 raise ValueError(f"MPO is loss_type {list(LOSS_TYPES)} with loss_weights; got {self.loss_type} "
                                  f"with {self.loss_weights}")
-            ignored = {k: v for k, v in IGNORED_DPO_OPTIONS.items() if k != "loss_weights"}
-            changed = [k for k, default in ignored.items() if getattr(self, k) != default]
-            if changed:
-                raise ValueError(f"MPO's loss ignores DPOConfig option(s) {', '.join(changed)}; leave them "
-                                 "at their defaults")
+            refuse_ignored_options(self, "MPO", {k: v for k, v in IGNORED_DPO_OPTIONS.items() if k != "loss_weights"})
 
         @property
         def mpo_weights(self) -> dict[str, float]:
@@ -147,19 +143,14 @@ def make_trainer_class():
                 delta = 0.0
             loss, terms = mpo_loss(chosen, rejected, ref_chosen, ref_rejected, nll, self.beta,
                                    self.args.mpo_weights, delta)
-            gather = self.accelerator.gather_for_metrics
-            metrics = self._metrics[mode]
-            logged = {
+            log_means(self, mode, {
                 "rewards/chosen": chosen_rewards, "rewards/rejected": rejected_rewards,
                 "rewards/margins": chosen_rewards - rejected_rewards,
                 "rewards/accuracies": (chosen_rewards > rejected_rewards).float(),
                 "logps/chosen": chosen.detach(), "logps/rejected": rejected.detach(),
-            }
-            for key, value in logged.items():
-                metrics[key].append(gather(value).mean().item())
-            for name, value in terms.items():
-                metrics[f"loss/{name}"].append(gather(value.detach()[None]).mean().item())
-            metrics["bco_delta"].append(float(delta))
+                **{f"loss/{name}": value.detach()[None] for name, value in terms.items()},
+            })
+            self._metrics[mode]["bco_delta"].append(float(delta))
             if return_outputs:
                 return loss, {"logps": torch.cat([chosen, rejected]).detach()}
             return loss
@@ -168,12 +159,5 @@ def make_trainer_class():
     return MPOTrainer
 
 
-_LAZY = {"MPOConfig": make_config_class, "MPOTrainer": make_trainer_class}
-
-
-def __getattr__(name: str):
-    """``MPOConfig`` / ``MPOTrainer`` are built on first use (TRL imported then), once, and picklable."""
-    if name in _LAZY:
-        globals()[name] = _LAZY[name]()
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``MPOConfig`` / ``MPOTrainer`` are built on first use (TRL imported then), once, and picklable
+__getattr__ = lazy_classes(__name__, globals(), {"MPOConfig": make_config_class, "MPOTrainer": make_trainer_class})

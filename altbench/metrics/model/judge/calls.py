@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One request: ``order`` is ``AB`` (the prediction is shown as A) or ``BA`` for a pairwise judgement."""
+    """One request: ``order`` is ``AB`` (the prediction is shown as A) or ``BA`` for a pairwise judgement;
+    ``texts``: a pairwise request's two alt-texts as shown (A, B), what a metric judge compares."""
 
     index: int
     mode: str
     key: str
     prompt: Prompt
     order: str | None = None
+    texts: tuple[str, str] | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from altbench.data.images import image_bytes
 from altbench.data.items import Item
+from altbench.data.splits import Split
 from altbench.errors import AltbenchError, MissingResourceError
 from altbench.metrics.base import signature
 from altbench.metrics.model.base import (
@@ -49,7 +50,9 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "https://api.openai.com/v1"
 OPTIONS: dict[str, Any] = {
     "backend": "openai",  # openai: any OpenAI-compatible endpoint; transformers: a local VLM folder
-    "model": None,  # openai: the served model name; transformers: the checkpoint folder (or hub id)
+    # openai: the served model name; transformers: the checkpoint folder (or hub id); metric:CONV/NAME: a metric
+    # judge (altbench.metrics.model.judge.metric_judge), whatever the backend
+    "model": None,
     "url": None,  # openai: base URL; default $OPENAI_BASE_URL, else https://api.openai.com/v1
     "api_key_env": "OPENAI_API_KEY",  # the environment variable that holds the key (the key is never stored)
     "mode": "absolute",  # absolute | pairwise | both
@@ -72,6 +75,8 @@ OPTIONS: dict[str, Any] = {
     "price_out": None,  # USD per million completion tokens
     "device": "auto",  # transformers backend
     "dtype": "auto",  # transformers backend
+    "tie_tolerance": 1e-9,  # metric judge: scores this close are a tie
+    "metric_options": None,  # metric judge on a model metric: its options, KEY=VALUE;KEY=VALUE or a mapping
 }
 MODES = ("absolute", "pairwise", "both")
 BACKENDS = ("openai", "transformers")
@@ -80,6 +85,14 @@ BACKENDS = ("openai", "transformers")
 def preflight(options: dict[str, Any]) -> None:
     """Cheap checks before anything is loaded; messages name the options as the calling command takes them
     (:mod:`altbench.metrics.model.options`)."""
+    from altbench.metrics.model.judge import metric_judge
+
+    if metric_judge.is_metric_judge(options):
+        metric_judge.preflight(options)
+        metric_judge.check_against(options)  # None: the arena, judge-check and meta-eval bring both texts
+        if options["against"] not in ("reference", None):
+            pairwise.baseline_predictions(str(options["against"]))
+        return
     if options["backend"] not in BACKENDS:
         raise AltbenchError(f"{option_name('judge', 'backend')} must be one of {', '.join(BACKENDS)}, "
                             f"got {options['backend']!r}")
@@ -109,7 +122,7 @@ def preflight(options: dict[str, Any]) -> None:
         from altbench.metrics.model.base import require_packages
 
         require_packages("judge (transformers backend)", ["torch", "transformers"])
-    if options["mode"] != "absolute" and options["against"] != "reference":
+    if options["mode"] != "absolute" and options["against"] not in ("reference", None):
         pairwise.baseline_predictions(str(options["against"]))  # fails early on a missing file
 
 
@@ -139,8 +152,19 @@ def item_key(item: Item) -> str:
     return f"{item.id}@{sha256_text(item.question, item.references, image)[:16]}"
 
 
-def make_caller(opts: dict[str, Any]) -> tuple[Any, dict[str, Any], str, JudgeCache, Caller]:
-    """(backend, identity, rubric id, cache, caller) for these judge options; the arena asks through it too."""
+def make_caller(opts: dict[str, Any], split: Split | None = None
+                ) -> tuple[Any, dict[str, Any], str, JudgeCache | None, Any]:
+    """(backend, identity, rubric id, cache, caller) for these judge options; the arena asks through it too.
+
+    A metric judge (``model=metric:...``) gets a :class:`~altbench.metrics.model.judge.metric_judge.MetricCaller`
+    that scores the texts against ``split``'s references (no cache: re-scoring is exact and cheap).
+    """
+    from altbench.metrics.model.judge import metric_judge
+
+    if metric_judge.is_metric_judge(opts):
+        mb = metric_judge.MetricBackend(opts)
+        identity = {**mb.identity(), "image_sent": False, "references": True}
+        return mb, identity, metric_judge.RUBRIC, None, metric_judge.MetricCaller(mb, split)
     backend = make_backend(opts)
     identity = {**backend.identity(), "image_sent": bool(opts["image"]), "references": bool(opts["references"])}
     rubric = rubric_id()
@@ -153,8 +177,10 @@ def make_caller(opts: dict[str, Any]) -> tuple[Any, dict[str, Any], str, JudgeCa
 
 
 def compute(request: MetricRequest) -> MetricResult:
+    from altbench.judges.cards import judge_card
+
     opts = request.options
-    backend, identity, rubric, cache, caller = make_caller(opts)
+    backend, identity, rubric, cache, caller = make_caller(opts, request.split)
     mode = str(opts["mode"])
     keys = [item_key(item) for item in request.items]
     jobs: list[Job] = []
@@ -173,9 +199,11 @@ def compute(request: MetricRequest) -> MetricResult:
 
     weighted = opts["weighting"] == "expected"
     settings = _settings(identity, rubric, opts)
-    info: dict[str, Any] = {**identity, "location": backend.location, "rubric": rubric, "cache": str(cache.path),
+    info: dict[str, Any] = {**identity, "location": backend.location, "rubric": rubric,
+                            "cache": str(cache.path) if cache is not None else None,
                             "served_models": sorted({o.model for o in outcomes if o.model}),
-                            "usage": usage_summary(outcomes, opts["price_in"], opts["price_out"])}
+                            "usage": usage_summary(outcomes, opts["price_in"], opts["price_out"]),
+                            "card": judge_card(identity, rubric)}  # identity and reliability (docs/judges.md)
     result = MetricResult()
     n = len(request.items)
     absolute = {j.index: o for j, o in zip(jobs, outcomes) if j.mode == "absolute"}
@@ -210,12 +238,14 @@ def _pairwise_jobs(request: MetricRequest, identity: dict, rubric: str, keys: Se
             a, b = (pred, other) if order == "AB" else (other, pred)
             prompt = pairwise_prompt(item.context, a, b, refs, with_image=bool(request.options["image"]))
             key = cache_key(identity, rubric, keys[i], "pairwise", pred, [order, other])
-            jobs.append(Job(i, "pairwise", key, prompt, order))
+            jobs.append(Job(i, "pairwise", key, prompt, order, (a, b)))
     return jobs, others, label
 
 
 def _settings(identity: dict, rubric: str, opts: dict) -> dict[str, Any]:
     s: dict[str, Any] = {"rubric": rubric, "backend": identity["backend"], "model": identity["model"]}
+    if identity["backend"] == "metric":
+        return {**s, "tie_tolerance": identity["tie_tolerance"], "refs": "scored-against"}
     if identity.get("sha256"):
         s["sha256"] = str(identity["sha256"])[:16]
     s.update(temperature=identity["temperature"], max_tokens=identity["max_tokens"],

@@ -52,7 +52,7 @@ def baseline_predictions(against: str) -> tuple[dict[str, str | None], str]:
     return {k: r.prediction for k, r in records.items()}, f"run:{path.parent.name}@{file_sha256(path)[:12]}"
 
 
-def position_stats(pairs: Mapping[int, tuple[Outcome, Outcome]]) -> dict[str, float | int | None]:
+def position_stats(pairs: Mapping[object, tuple[Outcome, Outcome]]) -> dict[str, float | int | None]:
     """How often the two orders agree on the winner, and how often the first position won (bias check)."""
     consistent = firsts = decided = 0
     for ab, ba in pairs.values():
