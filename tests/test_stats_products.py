@@ -139,3 +139,27 @@ def test_shared_masks_keep_the_null_rejection_rate_at_alpha():
     assert p.shape == (200 * 45, 2)
     rate = float((p < alpha).mean())  # 4.76% of 18,000 tests; other seeds 4.7-5.4%; bench/bench_shared_null.py
     assert abs(rate - alpha) <= 0.01, rate
+
+
+def test_products_do_not_depend_on_the_blas_thread_count_or_the_other_runs():
+    """A threaded OpenBLAS splits a product by its shape, which moves the last bits of each column; the sums are
+    made on one BLAS thread, so a run's column is the same alone, beside one run or beside a hundred."""
+    from altbench.stats.blas import _openblas
+    from altbench.stats.bootstrap import Multinomial, Swaps, weighted_sums
+
+    found = _openblas()
+    if found is None:
+        pytest.skip("numpy's BLAS is not an OpenBLAS found in this process")
+    get, put = found
+    before = get()
+    rng = np.random.default_rng(4)
+    columns = rng.random((5000, 205))
+    try:
+        put(2)
+        for scheme in (Multinomial(900, 1), Swaps(900, 1)):
+            narrow = weighted_sums(columns[:, :2], scheme, threads=1)
+            wide = weighted_sums(columns, scheme, threads=1)
+            assert np.array_equal(narrow, wide[:, :2])
+        assert get() == 2  # restored after each product
+    finally:
+        put(before)

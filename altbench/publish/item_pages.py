@@ -20,7 +20,7 @@ from altbench.publish.thumbs import Thumbnails
 
 ITEMS = "items"  # the folder of a split's item pages
 MAX_OUTPUTS = 20_000  # items x models shown on item pages, per split
-IMAGE_PX = 240  # the item page's image: larger than a thumbnail, still a small data: URL
+IMAGE_PX = 320  # the item page's image: larger than a thumbnail, still a small data: URL
 
 
 def plan_item_pages(pg: SplitView) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The one analysis engine: which pairs of runs differ significantly on which metric.
 
 ``altbench compare``, ``altbench regress`` and the leaderboard's significance-aware ranks all call
-:func:`analyse_pair`, under one :class:`Policy` (docs/statistics.md, "Significance policy"):
+:func:`analyse_pairs` (one pair: :func:`analyse_pair`), under one :class:`Policy` (docs/statistics.md,
+"Significance policy"):
 
 * test:   paired approximate randomization (each trial swaps the two runs' outputs on a random half of the
   items; corpus metrics re-aggregated from their per-item statistics), two-sided, ``p = (c + 1) / (N + 1)``;
@@ -14,6 +15,10 @@ Because the family is the pair's own metrics, and the resampling draws depend on
 and the seed, a pair's verdict is the same whichever command asks, whichever metrics it displays and
 whichever other runs it is shown with. Multiplicity across pairs is not corrected (a leaderboard of k
 models makes k(k-1)/2 such decisions per metric); docs/statistics.md says so.
+
+The heavy part (the resampling weights times each run's per-item statistics) is computed once per run for
+all pairs (:mod:`altbench.stats.products`); each pair's test is then made of differences of those products,
+with the numbers of the per-pair computation (``method="per-pair"``, kept as the reference).
 """
 
 from __future__ import annotations
