@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -255,10 +256,18 @@ def test_tables_export_csv_safely():
 
 
 def test_charts_are_deterministic_text_svgs():
-    a = charts.ci_chart(["m1", "$x^2$ \\ <b>"], [10.0, 20.0], [[8.0, 12.0], [15.0, 25.0]], "CIDEr (paper)")
-    b = charts.ci_chart(["m1", "$x^2$ \\ <b>"], [10.0, 20.0], [[8.0, 12.0], [15.0, 25.0]], "CIDEr (paper)")
-    assert a == b and a.startswith("<svg") and "<dc:date>" not in a and "<metadata>" not in a
-    assert "&lt;b&gt;" in a and "<b>" not in a  # label text escaped inside the SVG
+    from altbench.publish import svg
+
+    hostile = "$x^2$ \\ <b>\"&'"
+    a = svg.forest(["m1", hostile], [10.0, 20.0], [[8.0, 12.0], [15.0, 25.0]], "CIDEr (paper)")
+    assert a == svg.forest(["m1", hostile], [10.0, 20.0], [[8.0, 12.0], [15.0, 25.0]], "CIDEr (paper)")
+    assert a.startswith("<svg") and "&lt;b&gt;" in a and "<b>" not in a  # label text escaped inside the SVG
+    for drawing in (a, svg.histogram_panels([(hostile, ["0", "9"], [1, 0, 3])]),
+                    svg.box_rows([hostile], [[1, 2, 3, 4, 5]], "Length", 10, 5, "5"),
+                    svg.ci_bars([hostile], [0.3], [[0.1, 0.5]], "tau")):
+        ET.fromstring(drawing)  # well-formed XML: every label escaped
+        assert "<b>" not in drawing and drawing.count("<text") >= 1
+    assert svg.nice_ticks(0.0, 0.93) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     h = charts.bar_panels([0.0, 25.0, 50.0], {"m": [1, 2, 3]}, "Length", 125, "125 characters")
     assert h == charts.bar_panels([0.0, 25.0, 50.0], {"m": [1, 2, 3]}, "Length", 125, "125 characters")
     assert charts.histogram([0, 24.9, 25, 1000], [0.0, 25.0, 50.0]) == [2, 1, 1]

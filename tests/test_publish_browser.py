@@ -132,10 +132,13 @@ def _pages(built) -> dict[str, Path]:
     metric = min((site / "demo").glob("metric-paper-*.html"))
     return {"overview": site / "index.html", "split": site / "demo" / "index.html", "metric": metric,
             "model": site / "demo" / "model-retrieval.html", "hostile-model": hostile_model,
-            "hostile-split": site / "hostile-jsonl" / "index.html", "report": built["report"].out / "index.html"}
+            "hostile-split": site / "hostile-jsonl" / "index.html", "report": built["report"].out / "index.html",
+            "item": site / "demo" / "items" / "item-0.html", "items": site / "demo" / "items" / "index.html",
+            "hostile-item": site / "hostile-jsonl" / "items" / "item-0.html"}
 
 
-PAGES = ["overview", "split", "metric", "model", "hostile-model", "hostile-split", "report"]
+PAGES = ["overview", "split", "metric", "model", "hostile-model", "hostile-split", "report", "item", "items",
+         "hostile-item"]
 
 
 @pytest.mark.skipif(AXE is None, reason="axe-core not found (npm install axe-core under .cache/node, "
@@ -173,10 +176,16 @@ def test_hostile_fixture_renders_as_text(built, watched):
     # the hostile prediction is a text cell, and the document has no element injected from it
     assert page.locator("td", has_text="</script><script>window.__pwned=1</script>").count() >= 1
     assert page.evaluate("document.querySelectorAll('b, img[src=\"x\"], main script').length") == 0
-    for name in ("overview", "hostile-split", "report"):
+    for name in ("overview", "hostile-split", "report", "hostile-item"):
         page = watched.open(_pages(built)[name])
         assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.evaluate("document.querySelectorAll('main b, main script, img[src=\"x\"]').length") == 0
     assert watched.dialogs == []
+    # the item page shows the hostile context, references, model name and output as text
+    page = watched.open(_pages(built)["hostile-item"])
+    main = page.locator("main").inner_text()
+    assert "</script><script>window.__pwned=1</script>" in main and HOSTILE_MODEL.split("<")[0] in main
+    assert page.locator("#outputs th", has_text="window.__pwned=3").count() == 1
 
 
 def _column_values(page, table: str, col: int) -> list[float | None]:
@@ -225,6 +234,47 @@ def test_failed_items_sort_last(built, watched):
         assert values[-1] is None and all(v is not None for v in values[:-1])
 
 
+@pytest.mark.parametrize("name", ["overview", "model", "item", "hostile-model", "split"])
+def test_no_horizontal_scrolling_at_1280_px(built, watched, name):
+    """Neither the page nor any of its tables scrolls sideways in a 1280-pixel-wide window."""
+    page = watched.open(_pages(built)[name])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    wide = page.evaluate("Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.offsetParent !== null "
+                         "&& w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').id)")
+    assert wide == [], f"tables scrolling sideways on {name}: {wide}"
+
+
+def test_filter_narrows_rows_and_the_page_works_without_javascript(built, watched, browser):
+    page = watched.open(_pages(built)["model"])
+    box = page.locator("#items-filter")
+    assert box.is_visible() and page.locator("#items tbody tr").count() == 48
+    reference = page.locator("#items tbody tr").nth(3).locator("td").nth(2).inner_text().split()[0:3]
+    box.fill(" ".join(reference).upper())  # words, any case
+    shown = page.locator("#items tbody tr:not([hidden])")
+    assert 1 <= shown.count() < 48
+    assert all(all(w.lower() in t.lower() for w in reference) for t in shown.all_inner_texts())
+    assert page.locator("#items-count").inner_text() == f"{shown.count()} of 48 rows shown"
+    box.fill("")
+    assert page.locator("#items tbody tr:not([hidden])").count() == 48
+    # without JavaScript: no filter box (it would do nothing), every row shown, links and details still work
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        plain.goto(_pages(built)["model"].as_uri())
+        assert not plain.locator("#items-filter").is_visible()
+        assert plain.locator("#items tbody tr:visible").count() == 48
+        details = plain.locator("details").first
+        assert details.get_attribute("open") is None  # settings collapsed: a summary line shows
+        details.locator("summary").click()
+        assert details.get_attribute("open") is not None
+        plain.locator("#items tbody tr").first.locator("a").first.click()
+        assert plain.url.endswith("/items/item-0.html") and "Item 0 on demo" in plain.locator("h1").inner_text()
+        plain.locator("a[rel=next]").click()
+        assert plain.url.endswith("/items/item-1.html")
+    finally:
+        context.close()
+
+
 def test_screenshot(built, browser, tmp_path):
     w = Watched(browser, width=1280, height=900)
     try:
@@ -254,6 +304,9 @@ def _committed_pages() -> list[str]:
         pages.append(f"{split}/index.html")
         pages.append(min(p.relative_to(COMMITTED).as_posix() for p in (COMMITTED / split).glob("metric-*.html")))
         pages.append(min(p.relative_to(COMMITTED).as_posix() for p in (COMMITTED / split).glob("model-*.html")))
+        items = sorted((COMMITTED / split).glob("items/item-*.html"))
+        if items:
+            pages += [f"{split}/items/index.html", items[0].relative_to(COMMITTED).as_posix()]
     return pages
 
 

@@ -74,30 +74,6 @@ def minify_svg(svg: str) -> str:
     return re.sub(r">\s+<", "><", svg).strip() + "\n"
 
 
-def ci_chart(labels: Sequence[str], values: Sequence[float | None], cis: Sequence[Sequence[float | None]],
-             xlabel: str) -> str:
-    """Horizontal dot plot: one row per model (first at the top), its value and 95% CI as an error bar."""
-    with _style():
-        from matplotlib.figure import Figure
-
-        n = len(labels)
-        fig = Figure(figsize=(6.4, 0.9 + 0.42 * max(n, 1)), dpi=72)
-        ax = fig.add_subplot()
-        ys = np.arange(n)[::-1]
-        for y, v, ci in zip(ys, values, cis):
-            if v is None or not math.isfinite(v):
-                continue
-            lo, hi = (ci if ci and None not in ci else (v, v))
-            ax.errorbar([v], [y], xerr=[[max(v - lo, 0.0)], [max(hi - v, 0.0)]], fmt="o", color=ACCENT,
-                        ecolor=ACCENT, elinewidth=1.6, capsize=4, markersize=6)
-        ax.set_yticks(ys, [_plain(label) for label in labels])
-        ax.set_ylim(-0.7, n - 0.3)
-        ax.set_xlabel(_plain(xlabel, 80))
-        ax.grid(axis="x", color=GRID, linewidth=0.6)
-        ax.set_axisbelow(True)
-        return _svg(fig)
-
-
 def histogram(values: Sequence[float], edges: Sequence[float]) -> list[int]:
     """Counts per bin; the last bin is open-ended (values beyond the last edge count there)."""
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)

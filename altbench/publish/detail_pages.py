@@ -1,9 +1,7 @@
-"""The leaderboard's detail pages: one metric on one split (values, ranks, the engine's pairwise tests),
-and one model on one split (metrics, failures, item-level table)."""
+"""The leaderboard's metric pages: one metric on one split (values, ranks, the engine's pairwise tests, the
+settings in a disclosure). The model pages are in :mod:`altbench.publish.model_page`."""
 
 from __future__ import annotations
-
-import json
 
 from altbench.publish import labels, ranks
 from altbench.publish.html import (
@@ -19,7 +17,6 @@ from altbench.publish.html import (
     Table,
 )
 from altbench.publish.pages import (
-    DASH,
     LeaderboardConfig,
     SplitView,
     crumbs,
@@ -28,15 +25,11 @@ from altbench.publish.pages import (
     render,
     sort_value,
 )
-from altbench.publish.runs import RunData, scorings_text, slugify
+from altbench.publish.runs import RunData, slugify
+from altbench.publish.settings import signatures_details
 from altbench.publish.tables import (
     ci_figure,
-    failures_table,
-    item_table,
-    metrics_table,
 )
-from altbench.publish.thumbs import Thumbnails
-from altbench.results.model import short_model_name
 
 
 def _signature_text(pg: SplitView, key: str) -> str:
@@ -59,7 +52,7 @@ def metric_page_html(site: Site, pg: SplitView, key: str, cfg: LeaderboardConfig
     ]
     sig = _signature_text(pg, key)
     if sig:
-        blocks.append(P(f"Signature: {sig}", "muted"))
+        blocks.append(signatures_details({key: present[0].metrics[key]}, "signature", labels.metric_name(key)))
     elif present:
         blocks.append(P("The runs were scored with different settings; each model's signature is in its row. "
                         "Numbers made with different settings are not ranked against each other.", "note"))
@@ -156,43 +149,3 @@ def _pairs_table(key: str, ranking: ranks.MetricRanking, meta: dict) -> Table:
                       "ci95_low": pair.ci95[0], "ci95_high": pair.ci95[1], "p": pair.p, "p_holm": pair.p_holm,
                       "significantly_better": pair.better})
     return t
-
-
-def model_page_html(site: Site, pg: SplitView, run: RunData, thumbs: Thumbnails, cfg: LeaderboardConfig) -> None:
-    g = pg.g
-    res = run.results
-    c = run.counts
-    split = run.split
-    entry = short_model_name(run.model_name)  # a published page names no path of the machine that made it
-    facts = [("Model", run.label if entry == run.label else f"{run.label} ({entry})"),
-             ("Target", str(res.get("model", {}).get("target") or "\u2013")),
-             ("Run id", run.run_id or "\u2013"), ("Split", f"{g.name}"),
-             ("Items evaluated", f"{split.get('n_evaluated', DASH)} of {split.get('n_items', DASH)}"
-                                 + (" (subset)" if split.get("subset") else "")),
-             ("Scored / failed / missing / empty",
-              f"{c.get('scored', 0)} / {c.get('failed', 0)} / {c.get('missing', 0)} / {c.get('empty', 0)}"),
-             ("Convention", str(res.get("convention", "\u2013"))),
-             ("Scorings", scorings_text(run)),
-             ("Bootstrap", json.dumps(res.get("bootstrap", {}), ensure_ascii=False)),
-             ("Git commit", str(res.get("git_commit") or "\u2013")),
-             ("Versions", ", ".join(f"{k} {v}" for k, v in (res.get("versions") or {}).items() if v))]
-    blocks: list[Block] = [Facts(facts)]
-    for note in run.notes:
-        blocks.append(P(note, "note"))
-    if g.items_note:
-        blocks.append(P(g.items_note, "note"))
-    blocks += [H("Metrics", 2, "metrics"),
-               T(metrics_table(run, "metrics", f"Metrics of {run.label} on {g.name}", pg.rankings))]
-    if run.failures:
-        blocks += [H("Failed items", 2, "failures"),
-                   P("Failed items were not scored (a failure is never scored as an empty string)."),
-                   T(failures_table(run, "failures"))]
-    head = pg.headline
-    hint = (f"To see the worst items first, sort by {labels.metric_name(head)} (ascending)." if head else "")
-    blocks += [H("Items", 2, "items"),
-               P("One row per evaluated item in split order. Per-item scores are in the metric's reported "
-                 f"scale; the image's alternative text is its reference. {hint}".strip())]
-    blocks.append(T(item_table(run, g.items, thumbs, "items", f"Item-level results of {run.label} on {g.name}",
-                               note="Failed and missing items have no scores and sort last.")))
-    render(site, f"{g.slug}/{model_page(run)}", cfg, f"{run.label} on {g.name}",
-            f"Model: {run.label} on {g.name}", blocks, crumbs(pg, run.label))

@@ -73,7 +73,43 @@ def environment():
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["table_rows"] = table_rows
     return env
+
+
+def table_rows(t: Table):
+    """The ``<tbody>`` rows of a table, escaped exactly as the template's autoescaping would (markupsafe).
+
+    Written in Python rather than as a template loop: a leaderboard of 100 models renders 100,000 rows, and a
+    template call per cell made that most of the build's time."""
+    markupsafe = require("markupsafe")
+    esc = markupsafe.escape
+    cols = [(c.key, c.row_header, "num" if c.numeric else "", c.cls) for c in t.columns]
+    out: list[str] = []
+    for row in t.rows:
+        out.append("<tr>\n")
+        for key, header, num, ccls in cols:
+            cell = row[key]
+            cls = num or ("long" if cell.long else ccls)
+            out.append('<th scope="row"' if header else "<td")
+            if cls:
+                out.append(f' class="{esc(cls)}"')
+            if cell.sort is not None:
+                out.append(f' data-sort="{esc(cell.sort_attr)}"')
+            out.append(">")
+            if cell.img:
+                out.append(f'<img src="{esc(cell.img[0])}" alt="{esc(cell.img[1])}">')
+                if cell.href:
+                    out.append(f'<a href="{esc(cell.href)}">{esc(cell.text)}</a>')
+            elif cell.href:
+                out.append(f'<a href="{esc(cell.href)}">{esc(cell.text)}</a>')
+            else:
+                out.append(str(esc(cell.text)))
+            if cell.sub:
+                out.append(f'<span class="sub">{esc(cell.sub)}</span>')
+            out.append("</th>\n" if header else "</td>\n")
+        out.append("</tr>\n")
+    return markupsafe.Markup("".join(out))
 
 
 def render(template: str, **context: Any) -> str:
@@ -126,6 +162,8 @@ class Table:
     sorted_by: tuple[str, str] | None = None  # (column key, "ascending"|"descending") of the rows as given
     note: str | None = None  # shown under the caption
     downloads: dict[str, str] = field(default_factory=dict)  # format -> href, set by Page.export
+    filterable: bool = False  # a text filter over the rows (shown only when the script runs)
+    export: bool = True  # CSV/JSON downloads beside the page (item pages leave theirs to the model pages')
 
     def add(self, cells: dict[str, Cell] | None, record: dict[str, Any]) -> None:
         """A row (``cells`` None: in the downloads only) and its export record."""
@@ -139,6 +177,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _csv_value(v: Any) -> Any:
     """Spreadsheet-safe: a text cell starting like a formula gets a leading apostrophe (OWASP)."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return v
     if isinstance(v, (list, tuple, dict)):
         v = json.dumps(v, ensure_ascii=False)
     if isinstance(v, str) and v.startswith(_FORMULA_START):
@@ -159,8 +201,13 @@ def table_csv(table: Table) -> str:
 
 
 def table_json(table: Table) -> str:
-    obj = {"table": table.caption, "rows": safe_json(table.records)}
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, default=_json_default, separators=(",", ":")) + "\n"
+    try:  # most tables hold no NaN: then the records are dumped as they are, without a copy
+        rows = json.dumps(table.records, ensure_ascii=False, allow_nan=False, default=_json_default,
+                          separators=(",", ":"))
+    except ValueError:
+        rows = json.dumps(safe_json(table.records), ensure_ascii=False, allow_nan=False, default=_json_default,
+                          separators=(",", ":"))
+    return '{"table":' + json.dumps(table.caption, ensure_ascii=False) + ',"rows":' + rows + "}\n"
 
 
 def _json_default(o: Any) -> Any:
@@ -195,6 +242,8 @@ class Site:
         prefix = f"{folder}/" if folder else ""
         stem = filename.rsplit(".", 1)[0]
         for table in tables:
+            if not table.export:
+                continue
             for ext, text in (("csv", table_csv(table)), ("json", table_json(table))):
                 name = f"data/{stem}--{table.id}.{ext}"
                 self.add(prefix + name, text)
@@ -213,7 +262,7 @@ def data_url(mime: str, data: bytes) -> str:
 class Block:
     """One piece of a page, rendered by ``page.html`` (everything in it is escaped)."""
 
-    kind: str  # h | p | facts | links | list | table | figure | pre
+    kind: str  # h | p | facts | links | list | table | figure | pre | details | nav | columns
     text: str = ""
     level: int = 2
     id: str | None = None
@@ -221,6 +270,7 @@ class Block:
     items: list[Any] = field(default_factory=list)
     table: Table | None = None
     figure: Any = None
+    blocks: list[Block] = field(default_factory=list)  # details: its content; columns: one block per column
 
 
 def H(text: str, level: int = 2, id: str | None = None) -> Block:
@@ -255,5 +305,30 @@ def Pre(text: str, id: str | None = None) -> Block:
     return Block("pre", text, id=id)
 
 
+def Details(summary: str, blocks: list[Block]) -> Block:
+    """A disclosure: ``summary`` (what a reader needs) always shown, ``blocks`` (the raw settings) on demand."""
+    return Block("details", summary, blocks=blocks)
+
+
+def Nav(label: str, links: list[tuple[str, str | None]], cls: str = "pager") -> Block:
+    """A navigation landmark named ``label``; a link without a target is shown as plain text."""
+    return Block("nav", label, items=links, cls=cls)
+
+
+def Columns(blocks: list[Block]) -> Block:
+    """Blocks side by side on a wide screen, one below the other on a narrow one (a :func:`Group` per column
+    holds several)."""
+    return Block("columns", blocks=blocks)
+
+
+def Group(blocks: list[Block]) -> Block:
+    return Block("group", blocks=blocks)
+
+
 def page_tables(blocks: list[Block]) -> list[Table]:
-    return [b.table for b in blocks if b.table is not None]
+    out: list[Table] = []
+    for b in blocks:
+        if b.table is not None:
+            out.append(b.table)
+        out += page_tables(b.blocks)
+    return out

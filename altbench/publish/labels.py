@@ -14,8 +14,11 @@ METRIC_NAMES = {
     "bleu4_cum": "BLEU-4 cumulative", "edit_distance": "Edit distance", "length_chars": "Length (characters)", "length_words": "Length (words)",
     "over_125_chars": "Over 125 characters", "redundant_opening": "Redundant opening (\u201cimage of\u201d)",
     "context_copy": "Copies the context", "empty": "Empty output",
+    "clipscore": "CLIPScore", "refclipscore": "RefCLIPScore", "bertscore": "BERTScore", "judge": "Judge score",
 }
-CONVENTION_NAMES = {"paper": "paper", "coco": "COCO", "diag": "diagnostic"}
+CONVENTION_NAMES = {"paper": "paper", "coco": "COCO", "diag": "diagnostic", "model": "model-based"}
+# The paper's table (BLEU-4, METEOR, ROUGE-L, CIDEr) in each lexical convention; model-based metrics follow.
+MAIN = ("bleu4", "meteor", "rougeL", "cider")
 CONVENTION_HELP = {
     "paper": "the reference work's scorer (NLTK BLEU, METEOR, ROUGE-L, CIDEr), reported as round(mean, 5) \u00d7 100",
     "coco": "pycocoevalcap (corpus BLEU, METEOR 1.5, ROUGE-L, CIDEr-D), raw values; not comparable with paper",
@@ -38,7 +41,7 @@ def metric_name(key: str) -> str:
     """``paper/cider`` -> ``CIDEr (paper)``; diagnostics keep their plain name."""
     conv, name = split_key(key)
     pretty = METRIC_NAMES.get(name, name)
-    if conv in ("diag", ""):
+    if conv in ("diag", "", "model"):
         return pretty
     return f"{pretty} ({CONVENTION_NAMES.get(conv, conv)})"
 
@@ -59,6 +62,15 @@ def metric_order(keys: list[str]) -> list[str]:
     diag_rank = {k: i for i, k in enumerate(DIAG_SHOWN)}
     diag = sorted((k for k in keys if not is_quality(k)), key=lambda k: (diag_rank.get(k, len(diag_rank)), k))
     return quality + diag
+
+
+def main_metrics(keys: list[str]) -> list[str]:
+    """The overview's metrics: the paper's four in the headline's convention (a run scored in both shows the
+    other convention's on the split page), then the model-based ones."""
+    head = headline(keys)
+    conv = split_key(head)[0] if head and split_key(head)[0] in ("paper", "coco") else "paper"
+    return [f"{conv}/{name}" for name in MAIN if f"{conv}/{name}" in keys] + sorted(
+        k for k in keys if split_key(k)[0] == "model")
 
 
 def headline(keys: list[str]) -> str | None:

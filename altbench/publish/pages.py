@@ -73,6 +73,7 @@ class SplitView:
 
     def __init__(self, group: SplitGroup, cfg: LeaderboardConfig) -> None:
         self.g = group
+        self.item_pages: dict[str, str] = {}  # item id -> its page in <split>/items/ (set by the site's builder)
         keys: list[str] = []
         for r in group.runs:
             keys.extend(k for k in r.metrics if k not in keys)

@@ -10,9 +10,10 @@ from typing import Any
 
 from altbench.data.items import Item
 from altbench.probes.counterfactuals import CONTEXT_SWAP, DESCRIPTIONS
-from altbench.publish import charts, labels
+from altbench.publish import labels
 from altbench.publish.html import Block, Cell, Column, F, H, Links, P, Site, T, Table
 from altbench.publish.runs import RunData
+from altbench.publish.svg import forest
 from altbench.publish.tables import Figure, svg_figure
 from altbench.publish.thumbs import Thumbnails
 
@@ -74,7 +75,7 @@ def reliance_figure(runs: list[RunData], kind: str, label: str, table_caption: s
         return None
     values = [float(x.value) for _, x in shown]
     cis = [list(x.ci95) for _, x in shown]
-    svg = charts.ci_chart([r.label for r, _ in shown], values, cis, f"{label} (0 = output never moves)")
+    svg = forest([r.label for r, _ in shown], values, cis, f"{label} (0 = output never moves)")
     listing = "; ".join(f"{r.label} {_f(x.value)} (95% CI {_ci(x.ci95)}, "
                         f"{'significant' if x.significant else 'not significant'})" for r, x in shown)
     alt = f"Dot plot of {label.lower()} per model with 95% confidence intervals as error bars: {listing}."
@@ -115,7 +116,7 @@ def probe_page_html(site: Site, pg: Any, cfg: Any, render: Any, crumbs: Any, mod
             record.update({col: m.delta, f"{col} ci95_low": m.ci95[0], f"{col} ci95_high": m.ci95[1],
                            f"{col} p_holm": m.p_holm})
         summary.add(cells, record)
-    blocks += [H("Reliance per model", 2, "reliance"), T(summary)]
+    blocks += [H("Reliance per model", 2, "reliance-h"), T(summary)]
     for kind, label in KINDS:
         fig = reliance_figure(runs, kind, label, summary.caption)
         if fig:
@@ -176,7 +177,7 @@ def context_blind_blocks(run: RunData, items: dict[str, Item] | None, thumbs: Th
         swapped = read_predictions(folder / "predictions.jsonl")
         donors = json.loads((folder / SWAPS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [H("Context-blind items", 2, "context-blind"),
+        return [H("Context-blind items", 2, "context-blind-h"),
                 P(f"The context-swap probe's outputs are unreadable ({exc}); re-run altbench probe.", "note")]
     order = {i: n for n, i in enumerate(sims)}
     chosen = sorted(sims, key=lambda i: (-sims[i], order[i]))[:top]
@@ -184,7 +185,7 @@ def context_blind_blocks(run: RunData, items: dict[str, Item] | None, thumbs: Th
     intro = (f"Context reliance {_f(r.value)} (95% CI {_ci(r.ci95)}). " if r is not None else "")
     blocks: list[Block] = [
         H(f"Context-blind items: the {len(chosen)} whose output changed least under context-swap", 2,
-          "context-blind"),
+          "context-blind-h"),
         P(intro + "Each item was regenerated with another post's context (altbench probe). An alt-text that "
           "stays the same whatever the post says does not use the post; similarity 1 means it did not change.")]
     show_images = thumbs.enabled and items is not None

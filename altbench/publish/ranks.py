@@ -1,7 +1,7 @@
 """Significance-aware ranks: rank = 1 + the number of models significantly better on the metric.
 
 The leaderboard computes nothing statistical of its own: every pair of models on a split is analysed once
-by :func:`altbench.stats.engine.analyse_pair` (what ``altbench compare`` and ``altbench regress`` use),
+by :func:`altbench.stats.engine.analyse_pairs` (what ``altbench compare`` and ``altbench regress`` use),
 under the same :class:`~altbench.stats.engine.Policy`, and this module only turns the engine's per-pair
 decisions into ranks. Models with no model significantly better share rank 1, and so on: ranks can tie,
 and ties are reported as such. A pair the engine cannot test on a metric (other settings, other items
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from altbench.publish.runs import RunData
 from altbench.stats.comparable import LoadedRun
-from altbench.stats.engine import PairAnalysis, Policy, analyse_pair
+from altbench.stats.engine import PairAnalysis, Policy, analyse_pairs
 
 METHOD = Policy.DESCRIPTION
 
@@ -69,9 +69,11 @@ def view(run: RunData) -> LoadedRun:
 
 def analyse_group(runs: list[RunData], policy: Policy) -> dict[tuple[str, str], PairAnalysis]:
     """Every pair of models of a split, analysed once (labels must be unique within the group)."""
-    views = {r.label: view(r) for r in runs if any(s.scores_path and s.scores_path.is_file()
-                                                    for s in r.run.scorings.values())}
-    return {(a, b): analyse_pair(views[a], views[b], policy) for a, b in itertools.combinations(views, 2)}
+    views = [view(r) for r in runs if any(s.scores_path and s.scores_path.is_file() for s in r.run.scorings.values())]
+    pairs = list(itertools.combinations(range(len(views)), 2))
+    # all pairs at once: the heavy sums are made once per run (altbench.stats.products), not once per pair
+    analyses = analyse_pairs(views, pairs, policy)
+    return {(views[i].label, views[j].label): analysis for (i, j), analysis in zip(pairs, analyses)}
 
 
 def rank_metric(runs: list[RunData], key: str, analyses: dict[tuple[str, str], PairAnalysis],

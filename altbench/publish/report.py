@@ -25,6 +25,7 @@ from altbench.publish.runs import (
     load_run,
     scorings_text,
 )
+from altbench.publish.settings import signatures_details
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
     LENGTH_KEY,
@@ -108,11 +109,12 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
     empty_refs = run.headline.empty_reference_note(shown=20)
     for note in run.notes + ([group.items_note] if group.items_note else []) + ([empty_refs] if empty_refs else []):
         blocks.append(P(note, "note"))
-    blocks += [H("Metrics", 2, "metrics")]
+    blocks += [H("Metrics", 2, "metrics-h")]
     if run.metrics:
-        blocks += [P("Each value with its 95% confidence interval (percentile bootstrap over items), n and the "
-                     "signature that pins every setting behind the number."),
-                   T(metrics_table(run, "metrics", f"Metrics of {run.label} on {run.split_name}"))]
+        blocks += [P("Each value with its 95% confidence interval (percentile bootstrap over items) and n; the "
+                     "signature that pins every setting behind a number is in the disclosure below the table."),
+                   T(metrics_table(run, "metrics", f"Metrics of {run.label} on {run.split_name}")),
+                   signatures_details(run.metrics, "signatures", f"the metrics of {run.label}")]
     else:
         blocks.append(P("No metric could be computed: no item was scored.", "note"))
     head = headline_key(run)
@@ -132,14 +134,14 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
         worst = [i for i, _ in ranked[:k]]
         best = [i for i, _ in reversed(ranked[-k:])]
         name = labels.metric_name(head)
-        blocks += [H(f"Worst {k} items by {name}", 2, "worst"),
+        blocks += [H(f"Worst {k} items by {name}", 2, "worst-h"),
                    T(item_table(run, group.items, thumbs, "worst", f"The {k} lowest-scoring items by {name}",
                                 ids=worst)),
-                   H(f"Best {k} items by {name}", 2, "best"),
+                   H(f"Best {k} items by {name}", 2, "best-h"),
                    T(item_table(run, group.items, thumbs, "best", f"The {k} highest-scoring items by {name}",
                                 ids=best))]
     blocks += context_blind_blocks(run, group.items, thumbs, top)
-    blocks += [H("Failed items", 2, "failures")]
+    blocks += [H("Failed items", 2, "failures-h")]
     if run.failures:
         blocks += [P(f"{len(run.failures)} item(s) failed and were not scored; re-running the same "
                      "`altbench run` command retries them."), T(failures_table(run, "failures"))]
@@ -150,7 +152,7 @@ def _blocks(run: RunData, group: SplitGroup, thumbs: Thumbnails, top: int) -> li
         blocks += [H("Missing items", 2, "missing"), P(f"{len(missing)} item(s) have no prediction record:"),
                    Bullets(missing[:200] + ([f"\u2026 and {len(missing) - 200} more"] if len(missing) > 200 else []))]
     if run.scores or run.failures:
-        blocks += [H("All items", 2, "items"),
+        blocks += [H("All items", 2, "items-h"),
                    T(item_table(run, group.items, thumbs, "items", f"Every evaluated item of {run.label}",
                                 ids=item_ids(run, group.items),
                                 note="Failed and missing items have no scores and sort last."))]

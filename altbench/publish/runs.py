@@ -74,8 +74,10 @@ class RunData:
     def run_id(self) -> str:
         return self.run.run_id
 
-    @property
+    @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:
+        """Each metric's results.json entry, from the fullest scoring that reports it (made once: every table
+        cell asks)."""
         return {k: m.to_dict() for k, m in self.run.metric_view().items()}
 
     @property

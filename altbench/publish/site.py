@@ -2,10 +2,12 @@
 
 Layout of the output folder::
 
-    index.html                         overview: one summary table per split
+    index.html                         overview: per split, the main metrics of every model (CIs, ranks)
     <split>/index.html                 all scores with CIs, ranks by metric, diagnostics, charts
     <split>/metric-<conv>-<name>.html  one metric: value, 95% CI, n, rank, pairwise tests, chart
-    <split>/model-<model>.html         one run: metrics, failures, item-level table with thumbnails
+    <split>/model-<model>.html         one run: metrics, distributions, failures, item-level table
+    <split>/items/item-<id>.html       one item: image, post text, references, every model's output
+    <split>/items/index.html           the items that have a page
     **/data/<table>.csv|json           every table as a download
     site-manifest.json                 the generated files (a rebuild removes the ones no longer made)
 """
@@ -17,10 +19,9 @@ from pathlib import Path
 
 from altbench.errors import AltbenchError
 from altbench.publish import labels, ranks
-from altbench.publish.detail_pages import metric_page_html, model_page_html
+from altbench.publish.detail_pages import metric_page_html
 from altbench.publish.html import (
     Block,
-    Bullets,
     Cell,
     Column,
     F,
@@ -32,6 +33,9 @@ from altbench.publish.html import (
     T,
     Table,
 )
+from altbench.publish.item_pages import item_pages_html, plan_item_pages
+from altbench.publish.model_page import model_page_html
+from altbench.publish.overview import COMPANION_PAGES, index_page, rank_cell
 from altbench.publish.pages import (
     DASH,
     FOOTER,
@@ -48,24 +52,19 @@ from altbench.publish.probe_page import PROBE_PAGE, probe_page_html, probed, rel
 from altbench.publish.runs import SplitGroup, attach_items, group_by_split, load_runs
 from altbench.publish.site_files import write_site
 from altbench.publish.tables import (
-    EMPTY_KEY,
     LENGTH_KEY,
-    OVER_KEY,
     ci_figure,
     distribution,
+    length_summary,
     metric_cell,
     metric_record,
 )
 from altbench.publish.thumbs import Thumbnails
 
 log = logging.getLogger(__name__)
+PANELS_UP_TO = 12  # models drawn as one histogram panel each; more: one box per model
 
-# pages of other commands that the overview links when they were written into the leaderboard's folder
-COMPANION_PAGES = (("Arena: pairwise judge battles and Bradley-Terry ratings", "arena"),
-                   ("Meta-evaluation: how each metric agrees with human judgments", "meta-eval"),
-                   ("Judge check: how far to trust the arena's judge", "judge-check"))
-
-__all__ = ["FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "write_site"]
+__all__ = ["COMPANION_PAGES", "FOOTER", "BuildResult", "LeaderboardConfig", "build_leaderboard", "write_site"]
 
 
 def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
@@ -78,72 +77,22 @@ def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
     thumbs = Thumbnails(enabled=cfg.images)
     site = Site()
     prepared = [SplitView(g, cfg) for g in groups]
-    _index(site, prepared, cfg)
+    for pg in prepared:
+        pg.item_pages = plan_item_pages(pg)
+    index_page(site, prepared, cfg)
     for pg in prepared:
         _split_page(site, pg, cfg)
         for key in pg.quality:  # diagnostics have their table (value, CI, n) on the split page
             metric_page_html(site, pg, key, cfg)
         for run in pg.runs:
             model_page_html(site, pg, run, thumbs, cfg)
+        item_pages_html(site, pg, cfg)
         if probed(pg.runs):
             probe_page_html(site, pg, cfg, render, crumbs, model_page)
     notes = [f"{g.name}: {g.items_note}" for g in groups if g.items_note]
     notes += [f"{r.label} ({r.path}): {n}" for r in runs for n in r.notes]
     files, removed = write_site(site, cfg.out, committed=cfg.committed)
     return BuildResult(cfg.out, files, removed, notes)
-
-
-def _how_to_read(cfg: LeaderboardConfig) -> list[Block]:
-    return [
-        H("How to read this leaderboard", 2, "how-to-read"),
-        Bullets([
-            ("Each value comes with its 95% confidence interval (a percentile bootstrap over the split's items) "
-             "and n, the number of items it was computed on."),
-            (f"Rank = 1 + the number of models significantly better on that metric ({ranks.METHOD}; "
-             f"alpha {cfg.alpha}, {cfg.trials:,} trials, seed {cfg.seed}: the policy that altbench compare and "
-             "altbench regress apply too). Models whose differences are not significant share a rank; the rank "
-             "then says \u201ctied\u201d."),
-            ("The convention (paper or COCO) is part of every metric name: numbers of the two conventions are "
-             "computed differently and are not comparable."),
-            ("Alt-text diagnostics sit next to the scores: mean length in characters, the share of outputs over "
-             "125 characters (a common screen-reader guideline), and empty outputs. Failed items were not "
-             "scored and are counted separately."),
-        ]),
-    ]
-
-
-def _index(site: Site, groups: list[SplitView], cfg: LeaderboardConfig) -> None:
-    blocks: list[Block] = [
-        P("Results of context-aware alt-text generators: alt-text is what a screen reader speaks for an "
-          "image. One section per split; follow the links for every metric, charts and item-level results.",
-          "lead"),
-    ]
-    blocks += [H("Splits", 2, "splits"), Links([(pg.g.name, f"#split-{pg.g.slug}") for pg in groups], cls="")]
-    for pg in groups:
-        g = pg.g
-        blocks += [H(f"Split: {g.name}", 2, f"split-{g.slug}"), Facts(_split_facts(pg))]
-        if pg.headline:
-            blocks.append(P(f"Models are ordered by their rank on {labels.metric_name(pg.headline)}."))
-        summary = _summary_table(pg, f"summary-{g.slug}", f"{g.slug}/")
-        blocks.append(T(summary))
-        fig = ci_figure(pg.runs, pg.headline, summary.caption) if pg.headline else None
-        if fig:
-            blocks.append(F(fig))
-        blocks += [Links([(f"All metrics, charts and diagnostics for {g.name}", f"{g.slug}/index.html")]
-                         + [(f"{labels.metric_name(k)} on {g.name}", f"{g.slug}/{metric_page(k)}")
-                            for k in pg.quality]
-                         + ([(f"Probes: context and image reliance on {g.name}", f"{g.slug}/{PROBE_PAGE}")]
-                            if probed(pg.runs) else [])
-                         + [(f"Items of {r.label} on {g.name}", f"{g.slug}/{model_page(r)}") for r in pg.runs])]
-    extra = [(label, f"{folder}/index.html") for label, folder in COMPANION_PAGES
-             if (cfg.out / folder / "index.html").is_file()]
-    if extra:
-        blocks += [H("Arena, meta-evaluation and judge check", 2, "more"),
-                   P("Pages made by altbench arena, altbench meta-eval and altbench judge-check into this folder "
-                     f"(--out {cfg.out}/arena, --out {cfg.out}/meta-eval, --out {cfg.out}/judge-check)."),
-                   Links(extra)]
-    blocks += _how_to_read(cfg)
-    render(site, "index.html", cfg, "Overview", cfg.title, blocks, [("Overview", None)])
 
 
 def _split_facts(pg: SplitView) -> list[tuple[str, str]]:
@@ -172,52 +121,33 @@ def _source_text(g: SplitGroup) -> str:
     return g.source if spec is not None else Path(g.source).name
 
 
-def _summary_table(pg: SplitView, table_id: str, prefix: str, full: bool = False) -> Table:
-    """Model | rank | quality metrics (value with CI) | n | diagnostics | failed."""
+def _scores_table(pg: SplitView) -> Table:
+    """Model | rank | every quality metric (value with CI) | reliance | n."""
     head = pg.headline
-    keys = pg.quality if full else ([head] if head else [])
     cols = [Column("model", "Model", row_header=True)]
     if head:
         cols.append(Column("rank", f"Rank on {labels.metric_name(head)}", numeric=True))
-    cols += [Column(k, labels.metric_name(k), numeric=True) for k in keys]
+    cols += [Column(k, labels.metric_name(k), numeric=True) for k in pg.quality]
     cols += reliance_columns(pg.runs)
-    cols += [Column("n", "n (items scored)", numeric=True),
-             Column("length", "Mean length (characters)", numeric=True),
-             Column("over", "Over 125 characters", numeric=True), Column("empty", "Empty outputs", numeric=True),
-             Column("failed", "Failed items", numeric=True)]
-    name = pg.g.name
-    t = Table(table_id, f"{'Scores' if full else 'Summary'} on {name}: value with 95% CI, rank, n and alt-text "
-              "diagnostics", cols, sorted_by=("rank", "ascending") if head else None,
-              note="Diagnostics are not quality scores: they are shown to put the scores in context.")
+    cols.append(Column("n", "n (items scored)", numeric=True))
+    t = Table("scores", f"Scores on {pg.g.name}: value with 95% CI, rank and n", cols,
+              sorted_by=("rank", "ascending") if head else None, filterable=True)
     for run in pg.runs:
-        c = run.counts
-        cells = {"model": Cell(run.label, href=f"{prefix}{model_page(run)}", sort=run.label)}
-        record = {"model": run.label, "run_id": run.run_id}
+        cells = {"model": Cell(run.label, href=model_page(run), sort=run.label)}
+        record: dict = {"model": run.label, "run_id": run.run_id}
         if head:
-            st = pg.rankings[head].standings.get(run.label)
-            cells["rank"] = Cell(st.rank_text if st else "not scored",
-                                 sort=float(st.rank) if st and st.rank is not None else "")
-            record["rank"] = st.rank if st else None
-            record["rank_tied"] = bool(st and st.tied_with)
-        for k in keys:
+            cells["rank"], more = rank_cell(pg, head, run.label)
+            record.update(more)
+        for k in pg.quality:
             cells[k] = metric_cell(run, k)
             record.update(metric_record(run, k))
         if probed(pg.runs):
-            more, more_record = reliance_cells(run)
-            cells.update(more)
+            more_cells, more_record = reliance_cells(run)
+            cells.update(more_cells)
             record.update(more_record)
-        scored = c.get("scored")
+        scored = run.counts.get("scored")
         cells["n"] = Cell(str(scored if scored is not None else "\u2013"), sort=sort_value(scored))
         record["n_scored"] = scored
-        for col, key in (("length", LENGTH_KEY), ("over", OVER_KEY), ("empty", EMPTY_KEY)):
-            cells[col] = metric_cell(run, key)
-            record.update(metric_record(run, key))
-        empty = c.get("empty")
-        if empty is not None and EMPTY_KEY in run.metrics:
-            cells["empty"].sub = f"{empty} item{'s' if empty != 1 else ''}; " + (cells["empty"].sub or "")
-        cells["failed"] = Cell(str(c.get("failed", 0)), sort=sort_value(c.get("failed", 0)))
-        record["failed"] = c.get("failed", 0)
-        record["missing"] = c.get("missing", 0)
         t.add(cells, record)
     return t
 
@@ -227,30 +157,33 @@ def _split_page(site: Site, pg: SplitView, cfg: LeaderboardConfig) -> None:
     blocks: list[Block] = [Facts(_split_facts(pg))]
     if g.items_note:
         blocks.append(P(g.items_note, "note"))
-    blocks += [H("Scores", 2, "scores")]
-    scores = _summary_table(pg, "scores", "", full=True)
+    blocks += [H("Scores", 2, "scores-h")]
+    scores = _scores_table(pg)
     blocks.append(T(scores))
     if pg.headline:
         fig = ci_figure(pg.runs, pg.headline, scores.caption)
         if fig:
             blocks.append(F(fig))
     if pg.quality:
-        blocks += [H("Ranks by metric", 2, "ranks"),
+        blocks += [H("Ranks by metric", 2, "ranks-h"),
                    P(f"Rank = 1 + the number of models significantly better ({ranks.METHOD}, alpha {cfg.alpha}). "
                      "\u201ctied\u201d: another model has the same rank."),
                    T(_ranks_table(pg))]
     diag = [k for k in pg.keys if not labels.is_quality(k)]
     if diag:
-        blocks += [H("Alt-text diagnostics", 2, "diagnostics"),
+        blocks += [H("Alt-text diagnostics", 2, "diagnostics-h"),
                    P("Means over scored items with 95% CIs; shares are percentages of items. Lower is usually "
                      "better, but these are not quality scores."), T(_diag_table(pg, diag))]
-    dist = distribution(pg.runs, LENGTH_KEY, "length-distribution", "Prediction length in characters",
-                        "Length (characters)", threshold=125, threshold_label="125 characters")
+    if len(pg.runs) <= PANELS_UP_TO:
+        dist = distribution(pg.runs, LENGTH_KEY, "length-distribution", "Prediction length in characters",
+                            "Length (characters)", threshold=125, threshold_label="125 characters")
+    else:  # a histogram per model stops being readable (and a matplotlib panel each costs seconds)
+        dist = length_summary(pg.runs, threshold=125)
     if dist:
         table, fig = dist
         blocks += [H("Length distribution", 2, "lengths"), F(fig), T(table)]
     if probed(pg.runs):
-        blocks += [H("Context and image reliance", 2, "reliance"),
+        blocks += [H("Context and image reliance", 2, "reliance-h"),
                    P("The reliance columns come from altbench probe: how much each model's alt-text moves when "
                      "another post's context is swapped in, or the image is noised (0 = never moves)."),
                    Links([(f"Probes on {g.name}: reliance per model with charts", PROBE_PAGE)])]

@@ -11,6 +11,7 @@ from altbench.publish import charts, labels
 from altbench.publish.html import Cell, Column, Table, data_url
 from altbench.publish.ranks import MetricRanking
 from altbench.publish.runs import RunData
+from altbench.publish.svg import forest
 from altbench.publish.thumbs import Thumbnails
 
 LENGTH_KEY = "diag/length_chars"
@@ -51,19 +52,18 @@ def metric_record(run: RunData, key: str) -> dict[str, Any]:
 
 def metrics_table(run: RunData, table_id: str, caption: str,
                   rankings: dict[str, MetricRanking] | None = None) -> Table:
-    """One row per metric of one run: value, 95% CI, n, rank (when ranked) and signature."""
+    """One row per metric of one run: value, 95% CI, n and rank (when ranked); the signatures are in the
+    downloads and in :func:`altbench.publish.settings.signatures_details`."""
     cols = [Column("metric", "Metric", row_header=True), Column("value", "Value", numeric=True),
             Column("ci", "95% CI", sortable=False, cls="nowrap"), Column("n", "n", numeric=True)]
     if rankings is not None:
         cols.append(Column("rank", "Rank", numeric=True))
-    cols.append(Column("signature", "Signature", sortable=False, cls="code"))
     t = Table(table_id, caption, cols)
     for key in labels.metric_order(list(run.metrics)):
         m = run.metrics[key]
         value, ci = _num(m.get("value")), m.get("ci95") or [None, None]
         cells = {"metric": Cell(labels.metric_name(key), sub=key), "value": Cell(labels.fmt(key, value, m), sort=_sort(value)),
-                 "ci": Cell(labels.fmt_ci(key, ci, m)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n"))),
-                 "signature": Cell(str(m.get("signature", "")))}
+                 "ci": Cell(labels.fmt_ci(key, ci, m)), "n": Cell(str(m.get("n", "")), sort=_sort(m.get("n")))}
         record = {"metric": key, "name": labels.metric_name(key), "value": value, "ci95_low": _num(ci[0]),
                   "ci95_high": _num(ci[1]), "n": m.get("n"), "higher_is_better": m.get("higher_is_better"),
                   "scale": m.get("scale"), "signature": m.get("signature")}
@@ -103,18 +103,22 @@ MAX_ROWS = 1000
 
 
 def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, table_id: str, caption: str,
-               ids: list[str] | None = None, note: str | None = None, max_rows: int | None = MAX_ROWS) -> Table:
-    """Item-level table: image (alt: its reference), ID, context, reference, prediction, per-item scores.
+               ids: list[str] | None = None, note: str | None = None, max_rows: int | None = MAX_ROWS,
+               pages: dict[str, str] | None = None, keys: list[str] | None = None) -> Table:
+    """Item-level table: image (alt: its reference), ID (linked to the item's page in ``pages``), context,
+    reference, prediction (with its status when it was not scored), the per-item scores of ``keys`` (default:
+    every quality metric) and the length. The downloads hold every quality metric and the status.
 
     Past ``max_rows`` items the page shows the lowest-scoring ones on the headline metric (the downloads
     still hold every item), so a full test split does not make a page of many megabytes.
     """
-    keys = [k for k in labels.metric_order(list(run.metrics)) if labels.is_quality(k)]
+    every = [k for k in labels.metric_order(list(run.metrics)) if labels.is_quality(k)]
+    shown_keys = [k for k in (keys if keys is not None else every) if k in run.metrics]
     ids = ids if ids is not None else item_ids(run, items)
     shown = set(ids)
     if max_rows is not None and len(ids) > max_rows:
-        shown = set(_worst(run, ids, keys[0] if keys else None)[:max_rows])
-        what = f"the {max_rows} lowest-scoring by {labels.metric_name(keys[0])}" if keys else f"the first {max_rows}"
+        shown = set(_worst(run, ids, every[0] if every else None)[:max_rows])
+        what = f"the {max_rows} lowest-scoring by {labels.metric_name(every[0])}" if every else f"the first {max_rows}"
         limit_note = f"This page shows {what} of {len(ids)} items; the CSV and JSON downloads hold all of them."
         note = f"{note} {limit_note}" if note else limit_note
     show_images = thumbs.enabled and items is not None
@@ -125,10 +129,11 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
     if items is not None:
         cols += [Column("context", "Context"), Column("reference", "Reference")]
     cols += [Column("prediction", "Prediction")]
-    cols += [Column(k, labels.metric_name(k), numeric=True) for k in keys]
-    cols += [Column("length", "Length (characters)", numeric=True), Column("status", "Status")]
-    t = Table(table_id, caption, cols, note=note)
+    cols += [Column(k, labels.metric_name(k), numeric=True) for k in shown_keys]
+    cols += [Column("length", "Length (characters)", numeric=True)]
+    t = Table(table_id, caption, cols, note=note, filterable=True)
     failures = {str(f.get("id")): str(f.get("error", "")) for f in run.failures}
+    scales = {k: float(run.metrics[k].get("scale") or 1.0) for k in every}
     for item_id in ids:
         item = items.get(item_id) if items is not None else None
         rec = run.predictions.get(item_id)
@@ -140,37 +145,38 @@ def item_table(run: RunData, items: dict[str, Item] | None, thumbs: Thumbnails, 
             status = "empty output" if prediction is not None and not prediction.strip() else "scored"
         else:
             status, prediction = "missing: no prediction record", None
-        cells: dict[str, Cell] = {"id": Cell(item_id)}
         record: dict[str, Any] = {"id": item_id}
-        if show_images:
-            src = thumbs.get(item) if item_id in shown else None
-            reference = item.chosen if item is not None else ""
-            cells["image"] = Cell(img=(src, reference)) if src else Cell("no image")
         if items is not None:
-            context = item.context if item is not None else ""
-            references = list(item.references) if item is not None else []
-            cells["context"] = Cell(context, long=True)
-            cells["reference"] = Cell(" | ".join(references), long=True)
-            record["context"] = context
-            record["references"] = references
+            record["context"] = item.context if item is not None else ""
+            record["references"] = list(item.references) if item is not None else []
+        record["prediction"] = prediction
+        for k, scale in scales.items():
+            raw = scores.get(k)
+            record[k] = raw * scale if raw is not None and math.isfinite(raw) else None
+        length = scores.get(LENGTH_KEY)
+        record["length_chars"] = length
+        record["status"] = status
+        if item_id not in shown:
+            t.add(None, record)
+            continue
+        href = pages.get(item_id) if pages else None
+        cells: dict[str, Cell] = {"id": Cell(item_id, href=href)}
+        if show_images:
+            src = thumbs.get(item)
+            cells["image"] = Cell(img=(src, item.chosen)) if src and item is not None else Cell("no image")
+        if items is not None:
+            cells["context"] = Cell(record["context"], long=True)
+            cells["reference"] = Cell(" | ".join(record["references"]), long=True)
+        sub = None if status == "scored" else status
         if prediction is None and item_id in run.scores and not run.predictions:
-            cells["prediction"] = Cell("(predictions file not available)", sort="")
+            cells["prediction"] = Cell("(predictions file not available)", sort="", sub=sub)
         else:
             cells["prediction"] = Cell(prediction if prediction is not None else "\u2013", long=True,
-                                       sort=prediction if prediction is not None else "")
-        record["prediction"] = prediction
-        for k in keys:
-            raw = scores.get(k)
-            scale = float(run.metrics[k].get("scale") or 1.0)
-            value = raw * scale if labels.finite(raw) else None
-            cells[k] = Cell(labels.fmt_item(k, raw, run.metrics[k]), sort=_sort(value))
-            record[k] = value
-        length = scores.get(LENGTH_KEY)
+                                       sort=prediction if prediction is not None else "", sub=sub)
+        for k in shown_keys:
+            cells[k] = Cell(labels.fmt_item(k, scores.get(k), run.metrics[k]), sort=_sort(record[k]))
         cells["length"] = Cell(labels.fmt_item(LENGTH_KEY, length), sort=_sort(length))
-        record["length_chars"] = length
-        cells["status"] = Cell(status, long=status.startswith("failed"))
-        record["status"] = status
-        t.add(cells if item_id in shown else None, record)
+        t.add(cells, record)
     return t
 
 
@@ -235,6 +241,45 @@ def distribution(runs: list[RunData], key: str, table_id: str, what: str, unit: 
     return t, fig
 
 
+def length_summary(runs: list[RunData], threshold: float) -> tuple[Table, Figure] | None:
+    """Many models' output lengths: one box per model (5th, 25th, 50th, 75th, 95th percentile) and the table of
+    those percentiles and the share over ``threshold`` characters."""
+    from altbench.publish import svg
+
+    values = {r.label: sorted(per_item(r, LENGTH_KEY)) for r in runs}
+    values = {k: v for k, v in values.items() if v}
+    if not values:
+        return None
+    qs = (0.05, 0.25, 0.5, 0.75, 0.95)
+    cols = [Column("model", "Model", row_header=True)] + [Column(f"p{int(q * 100)}", f"{int(q * 100)}th percentile"
+                                                                 if q != 0.5 else "Median", numeric=True) for q in qs]
+    t = Table("length-distribution", "Prediction length in characters: percentiles per model",
+              cols + [Column("over", f"Over {threshold:.0f} characters", numeric=True)], filterable=True)
+    quartiles = []
+    for label, vs in values.items():
+        row = [quantile(vs, q) for q in qs]
+        quartiles.append(row)
+        over = sum(v > threshold for v in vs)
+        cells = {"model": Cell(label)} | {f"p{int(q * 100)}": Cell(f"{v:.0f}", sort=v) for q, v in zip(qs, row)}
+        cells["over"] = Cell(f"{over} of {len(vs)}", sort=float(over) / len(vs))
+        t.add(cells, {"model": label, **{f"p{int(q * 100)}": v for q, v in zip(qs, row)}, "over": over, "n": len(vs)})
+    top = max(max(v[-1] for v in values.values()), threshold) * 1.05
+    chart = svg.box_rows(list(values), quartiles, "Length (characters)", top, threshold, f"{threshold:.0f} characters")
+    alt = (f"Box plot of prediction length per model: each box spans the 25th to the 75th percentile, the bar is the "
+           f"median, the whiskers the 5th and 95th percentiles; a dashed line at {threshold:.0f} characters. The "
+           f"percentiles of all {len(values)} models are in the table below the chart.")
+    return t, svg_figure(chart, alt, f"Prediction length per model. The table \u201c{t.caption}\u201d holds the "
+                                     "same percentiles.")
+
+
+def quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default)."""
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
 def _median(values: list[float]) -> float:
     if not values:
         return math.nan
@@ -254,7 +299,7 @@ def ci_figure(runs: list[RunData], key: str, table_caption: str) -> Figure | Non
     direction = ("higher is better" if higher else "lower is better" if labels.is_quality(key)
                  else "lower is usually better")
     name = labels.metric_name(key)
-    svg = charts.ci_chart([r.label for r in shown], values, cis, f"{name} ({direction})")
+    svg = forest([r.label for r in shown], values, cis, f"{name} ({direction})")
     listing = "; ".join(f"{r.label} {labels.fmt(key, v, r.metrics[key])} "
                         f"(95% CI {labels.fmt_ci(key, ci, r.metrics[key])})" for r, v, ci in zip(shown, values, cis))
     alt = (f"Dot plot of {name} per model with 95% confidence intervals as error bars ({direction}): "

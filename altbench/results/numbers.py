@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 _REPORTED = re.compile(r"(?:^|\|)round:(\d+)\|scale:(\d+(?:\.\d+)?)(?:\||$)")
 
 
+@lru_cache(maxsize=512)  # a pure function of the signature, asked for by every table cell
 def reported_decimals(signature: str | None) -> int | None:
     """Decimals of the reported scale that the metric's convention keeps (``round:5|scale:100`` -> 3), or None
     when its signature declares no rounding."""

@@ -29,6 +29,7 @@ import numpy as np
 from altbench.helper import HelperError, current
 from altbench.metrics.base import AGGREGATORS, Aggregator, MetricScores
 from altbench.stats import defaults
+from altbench.stats.blas import single_threaded
 
 METHOD = "percentile"
 CHUNK_ELEMENTS = 1 << 22  # weights per chunk (32 MiB of float64); fixes the chunking, hence the numbers
@@ -186,12 +187,13 @@ def _sums_into(out: np.ndarray, stats: np.ndarray, scheme: Scheme, chunks: range
         np.matmul(scheme.weights(n, i, start, stop), stats, out=out[start:stop])
 
     workers = min(threads or default_threads(), len(chunks))
-    if workers <= 1:
-        for i in chunks:
-            work(i)
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, chunks))  # list(): re-raise a worker's exception
+    with single_threaded():  # one BLAS thread: the last bits then depend on nothing but the chunk (blas.py)
+        if workers <= 1:
+            for i in chunks:
+                work(i)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(work, chunks))  # list(): re-raise a worker's exception
 
 
 # ----------------------------------------------------------------------------------------- stat blocks

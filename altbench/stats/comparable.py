@@ -11,6 +11,7 @@ items are paired by id, in split order.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -73,8 +74,26 @@ class LoadedRun:
 
     def ids(self, key: str) -> list[str]:
         """The items metric ``key`` was scored on, in split order."""
-        s = self.scoring(key)
-        return list(s.rows()) if s else []
+        return list(self.id_order(key))
+
+    def id_order(self, key: str) -> tuple[str, ...]:
+        """:meth:`ids` as a tuple, made once per metric (a leaderboard asks for every pair)."""
+        if key not in self._orders:
+            s = self.scoring(key)
+            ids = tuple(s.rows()) if s else ()
+            digest = hashlib.blake2b("\x1f".join(ids).encode("utf-8"), digest_size=16).digest()
+            self._orders[key] = (ids, digest + len(ids).to_bytes(8, "little"))
+        return self._orders[key][0]
+
+    def order_digest(self, key: str) -> bytes:
+        """A short key of :meth:`id_order` (a hash of the ids and their count): equal for the same items in the
+        same order; cheap to compare and to hash, where the order itself costs a pass over the items."""
+        self.id_order(key)
+        return self._orders[key][1]
+
+    @cached_property
+    def _orders(self) -> dict[str, tuple[tuple[str, ...], bytes]]:
+        return {}
 
     def block(self, key: str, order: Sequence[str]) -> StatBlock:
         """Metric ``key``'s per-item statistics in the given item order, checked against results.json."""
@@ -188,6 +207,8 @@ def incomparability(a: LoadedRun, b: LoadedRun, key: str) -> str | None:
         return f"{pair}: metric {key} is missing from {', '.join(missing)}"
     if ma.base_signature != mb.base_signature:
         return f"{pair}: {key} was computed with other settings ({_signature_diff(ma.base_signature, mb.base_signature)})"
+    if a.order_digest(key) == b.order_digest(key):  # the usual case, and cheap: the same items in the same order
+        return None
     ids_a, ids_b = set(a.ids(key)), set(b.ids(key))
     if ids_a != ids_b:
         only_a, only_b = sorted(ids_a - ids_b), sorted(ids_b - ids_a)

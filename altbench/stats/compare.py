@@ -15,7 +15,7 @@ from typing import Any
 
 from altbench.errors import AltbenchError
 from altbench.stats.comparable import LoadedRun, check_comparable, label_runs, load_run, select_metrics
-from altbench.stats.engine import PairTest, Policy, analyse_pair
+from altbench.stats.engine import PairTest, Policy, analyse_pairs
 
 SCHEMA = "altbench.compare/1"
 
@@ -94,8 +94,8 @@ def compare_runs(paths: Sequence[Path | str], metrics: Sequence[str] = (), inclu
     from altbench.probes.compare import compare_reliance
 
     rows, reliance = [], []
-    for i, j in itertools.combinations(range(len(runs)), 2):
-        analysis = analyse_pair(runs[i], runs[j], settings)
+    pairs = list(itertools.combinations(range(len(runs)), 2))
+    for (i, j), analysis in zip(pairs, analyse_pairs(runs, pairs, settings)):  # the heavy sums once per run
         rows += [analysis.tests[k] for k in keys]
         reliance += compare_reliance(runs[i], runs[j], settings)
     return Comparison(tuple(runs), tuple(keys), tuple(skipped), tuple(rows), settings, tuple(reliance))

@@ -1,7 +1,8 @@
 """The one analysis engine: which pairs of runs differ significantly on which metric.
 
 ``altbench compare``, ``altbench regress`` and the leaderboard's significance-aware ranks all call
-:func:`analyse_pair`, under one :class:`Policy` (docs/statistics.md, "Significance policy"):
+:func:`analyse_pairs` (one pair: :func:`analyse_pair`), under one :class:`Policy` (docs/statistics.md,
+"Significance policy"):
 
 * test:   paired approximate randomization (each trial swaps the two runs' outputs on a random half of the
   items; corpus metrics re-aggregated from their per-item statistics), two-sided, ``p = (c + 1) / (N + 1)``;
@@ -14,19 +15,26 @@ Because the family is the pair's own metrics, and the resampling draws depend on
 and the seed, a pair's verdict is the same whichever command asks, whichever metrics it displays and
 whichever other runs it is shown with. Multiplicity across pairs is not corrected (a leaderboard of k
 models makes k(k-1)/2 such decisions per metric); docs/statistics.md says so.
+
+The heavy part (the resampling weights times each run's per-item statistics) is computed once per run for
+all pairs (:mod:`altbench.stats.products`); each pair's test is then made of differences of those products,
+with the numbers of the per-pair computation (``method="per-pair"``, kept as the reference).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from altbench.errors import AltbenchError
 from altbench.results.numbers import reported
 from altbench.stats import defaults
+from altbench.stats.bootstrap import StatBlock, default_threads
 from altbench.stats.comparable import LoadedRun, incomparability
-from altbench.stats.paired import PairedResult, compare_pairs, holm
+from altbench.stats.paired import PAIR_METHODS, PairedResult, compare_pairs, holm, pair_results
+from altbench.stats.products import Products, shared_products
 
 QUALITY, DIAGNOSTIC = "quality", "diagnostic"
 
@@ -130,36 +138,136 @@ def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_
                  ) -> PairAnalysis:
     """Every testable metric of the pair, each family Holm-adjusted (see the module docstring).
     ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress)."""
-    policy = policy or Policy()
+    return analyse_pairs([a, b], [(0, 1)], policy, keep_replicates)[0]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one pair tests: per family, its metrics grouped by the item order they are paired in."""
+
+    keys: list[str]
+    untestable: dict[str, str]
+    groups: list[tuple[str, bytes, list[str]]]  # (family, item order's digest, metric keys): orders of run a
+
+
+def _plan(a: LoadedRun, b: LoadedRun) -> _Plan:
     keys, untestable = testable_keys(a, b)
+    groups = []
+    for fam in (QUALITY, DIAGNOSTIC):
+        # metrics scored on different scorings may pair different (equal) item sets: group by item order
+        by_order: dict[bytes, list[str]] = {}
+        for k in keys:
+            if family(k) == fam:
+                by_order.setdefault(a.order_digest(k), []).append(k)
+        groups += [(fam, order, group) for order, group in by_order.items()]
+    return _Plan(keys, untestable, groups)
+
+
+def analyse_pairs(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], policy: Policy | None = None,
+                  keep_replicates: bool = False, method: str = "shared") -> list[PairAnalysis]:
+    """:func:`analyse_pair` for each pair ``(i, j)`` of ``runs`` (run j minus run i).
+
+    ``method="shared"``: the heavy products (bootstrap and permutation weights times each run's per-item
+    statistics) are computed once per run and item order, for all pairs at once
+    (:mod:`altbench.stats.products`), so a pair costs no pass over the items. ``method="per-pair"``: each pair
+    computes its own, as altbench did before; the reference of ``tests/test_stats_products.py`` (the same
+    p-values and intervals) and of ``bench/bench_leaderboard.py``.
+    """
+    policy = policy or Policy()
+    if method not in PAIR_METHODS:
+        raise AltbenchError(f"method must be one of {', '.join(PAIR_METHODS)}, got {method!r}")
+    plans = [_plan(runs[i], runs[j]) for i, j in pairs]
+    if method == "per-pair":
+        results = [[_per_pair(runs[i], runs[j], runs[i].id_order(group[0]), group, policy, keep_replicates)
+                    for _, _, group in plan.groups] for (i, j), plan in zip(pairs, plans)]
+    else:
+        results = _shared(runs, pairs, plans, policy, keep_replicates)
+    return [_analysis(runs[i], runs[j], plan, res, policy) for (i, j), plan, res in zip(pairs, plans, results)]
+
+
+def _per_pair(a: LoadedRun, b: LoadedRun, order: tuple[str, ...], keys: list[str], policy: Policy,
+              keep_replicates: bool) -> list[PairedResult]:
+    blocks = [[a.block(k, order) for k in keys], [b.block(k, order) for k in keys]]
+    (results,) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials, seed=policy.seed,
+                               level=policy.level, keep_replicates=keep_replicates, method="per-pair")
+    return results
+
+
+BATCH = 512  # metric entries (of several pairs) tested in one vectorised call: ~40 MB per array at 10,000 draws
+
+
+def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: list[_Plan], policy: Policy,
+            keep_replicates: bool) -> list[list[list[PairedResult]]]:
+    """Every pair's groups from products shared by all pairs: each (run, metric, item order) block once, and
+    the pairs' tests in vectorised batches of entries."""
+    index: dict[tuple[int, str, bytes], tuple[int, int]] = {}  # -> (item count, position)
+    blocks: dict[int, list[StatBlock]] = {}  # item count -> blocks (the weights depend on the count only)
+
+    def slot(r: int, key: str, order: bytes, of: int) -> tuple[int, int]:
+        """Run r's block of ``key`` in the item order of run ``of`` (the pair's first run)."""
+        found = index.get((r, key, order))
+        if found is None:
+            block = runs[r].block(key, runs[of].id_order(key))
+            group = blocks.setdefault(block.n, [])
+            found = index[(r, key, order)] = (block.n, len(group))
+            group.append(block)
+        return found
+
+    # one job per (pair, group): its item count, and the positions of its blocks in that count's products
+    jobs: dict[int, list[tuple[int, int, list[int], list[int]]]] = {}
+    for p, ((i, j), plan) in enumerate(zip(pairs, plans)):
+        for g, (_, order, keys) in enumerate(plan.groups):
+            a = [slot(i, k, order, i) for k in keys]
+            b = [slot(j, k, order, i) for k in keys]
+            jobs.setdefault(a[0][0], []).append((p, g, [x[1] for x in a], [x[1] for x in b]))
+    out: list[list[list[PairedResult]]] = [[[] for _ in plan.groups] for plan in plans]
+    for n, todo in jobs.items():
+        products = shared_products(blocks[n], policy.resamples, policy.trials, policy.seed)
+        batches: list[list[tuple[int, int, list[int], list[int]]]] = [[]]
+        size = 0
+        for job in todo:
+            if batches[-1] and size + len(job[2]) > BATCH:
+                batches.append([])
+                size = 0
+            batches[-1].append(job)
+            size += len(job[2])
+
+        def run(batch: list[tuple[int, int, list[int], list[int]]], products: Products = products) -> None:
+            results = pair_results(products, [x for job in batch for x in job[2]], [x for job in batch for x in job[3]],
+                                   policy.level, keep_replicates, [len(job[2]) for job in batch])
+            at = 0
+            for p, g, a, _ in batch:
+                out[p][g] = results[at : at + len(a)]
+                at += len(a)
+
+        # batches are independent (numpy releases the GIL in their array work): the idle cores share them
+        workers = min(default_threads(), len(batches))
+        if workers <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, batches))  # list(): re-raise a worker's exception
+    return out
+
+
+def _analysis(a: LoadedRun, b: LoadedRun, plan: _Plan, results: list[list[PairedResult]], policy: Policy
+              ) -> PairAnalysis:
+    """The pair's tests, each family's permutation (and bootstrap) p-values Holm-adjusted."""
     tests: dict[str, PairTest] = {}
     for fam in (QUALITY, DIAGNOSTIC):
-        fam_keys = [k for k in keys if family(k) == fam]
-        # metrics scored on different scorings may pair different (equal) item sets: group by item order
-        by_order: dict[tuple[str, ...], list[str]] = {}
-        for k in fam_keys:
-            by_order.setdefault(tuple(a.ids(k)), []).append(k)
-        raw: list[tuple[str, int, PairedResult, float, float]] = []
-        for order, group in by_order.items():
-            blocks = [[a.block(k, order) for k in group], [b.block(k, order) for k in group]]
-            (results,) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials,
-                                       seed=policy.seed, level=policy.level, keep_replicates=keep_replicates)
-            raw += [(k, len(order), r, _stored(a, k), _stored(b, k)) for k, r in zip(group, results)]
-        p_perm = holm([r.p_permutation for _, _, r, _, _ in raw])
-        p_boot = holm([r.p_bootstrap for _, _, r, _, _ in raw])
-        for j, (k, n, r, va, vb) in enumerate(raw):
+        raw = [(k, len(a.id_order(k)), r) for (f, _, keys), res in zip(plan.groups, results) if f == fam
+               for k, r in zip(keys, res)]
+        p_perm = holm([r.p_permutation for _, _, r in raw])
+        p_boot = holm([r.p_bootstrap for _, _, r in raw])
+        for j, (k, n, r) in enumerate(raw):
             meta = a.metrics[k]
-            tests[k] = PairTest(a.label, b.label, k, n, va, vb, meta.higher_is_better, meta.scale, r,
-                                float(p_perm[j]), float(p_boot[j]), policy.alpha, meta.decimals)
-    ordered = {k: tests[k] for k in keys if k in tests}
-    return PairAnalysis(a.label, b.label, ordered, untestable)
+            tests[k] = PairTest(a.label, b.label, k, n, _stored(a, k), _stored(b, k), meta.higher_is_better,
+                                meta.scale, r, float(p_perm[j]), float(p_boot[j]), policy.alpha, meta.decimals)
+    ordered = {k: tests[k] for k in plan.keys if k in tests}
+    return PairAnalysis(a.label, b.label, ordered, plan.untestable)
 
 
 def _stored(run: LoadedRun, key: str) -> float:
     value = run.metrics[key].value
     return math.nan if value is None else float(value)
-
-
-def analyse_pairs(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]],
-                  policy: Policy | None = None) -> list[PairAnalysis]:
-    return [analyse_pair(runs[i], runs[j], policy) for i, j in pairs]

@@ -36,8 +36,13 @@ from altbench.stats.bootstrap import (
     stack,
     weighted_sums,
 )
-
-_REL_TOL = 1e-9  # |x| >= |obs| up to rounding: recomputed sums differ from the originals in the last bits
+from altbench.stats.products import (
+    Products,
+    bootstrap_pvalue,
+    pair_draws,
+    permutation_pvalue,
+    shared_products,
+)
 
 
 @dataclass(frozen=True)
@@ -87,25 +92,6 @@ def permutation_deltas(a: Sequence[StatBlock], b: Sequence[StatBlock], scheme: S
     return out
 
 
-def bootstrap_pvalue(deltas: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Two-sided p per column: the replicates, centred on the observed delta, as extreme as it?"""
-    observed = np.asarray(observed, dtype=float)
-    return _pvalue(np.abs(deltas - observed), np.abs(observed))
-
-
-def permutation_pvalue(null: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """Two-sided p per column from differences under random swaps."""
-    observed = np.asarray(observed, dtype=float)
-    return _pvalue(np.abs(null), np.abs(observed))
-
-
-def _pvalue(extremes: np.ndarray, threshold: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(extremes)
-    hits = (extremes >= threshold * (1 - _REL_TOL)) & finite
-    p = (hits.sum(axis=0) + 1.0) / (finite.sum(axis=0) + 1.0)
-    return np.where(np.isfinite(threshold), p, np.nan)
-
-
 def effect_sizes(a: Sequence[StatBlock], b: Sequence[StatBlock], deltas: np.ndarray,
                  se: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """d_z per metric: exact for item means, bootstrap-based for corpus-level metrics."""
@@ -144,6 +130,48 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     return out
 
 
+PAIR_METHODS = ("shared", "per-pair")
+
+
+def paired_results(a: Sequence[StatBlock], b: Sequence[StatBlock], observed: np.ndarray, deltas: np.ndarray,
+                   p_perm: np.ndarray, level: float, keep_replicates: bool = False,
+                   groups: Sequence[int] | None = None) -> list[PairedResult]:
+    """One :class:`PairedResult` per entry (block ``b[e]`` minus block ``a[e]``) from the draws: the observed
+    differences (entries,), the bootstrap replicates of the differences (resamples, entries) and the
+    permutation p-values (entries,).
+
+    ``groups``: sizes of consecutive runs of entries that one per-pair call would have held (a pair's
+    metrics on one item order), when several are given at once: a one-metric call's standard error is a
+    contiguous sum (numpy sums those pairwise), so it is recomputed alone to give the same bits.
+    """
+    lo, hi = percentile_interval(deltas, level)
+    with warnings.catch_warnings():  # an all-NaN column (metric undefined) has no spread: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        se = np.nanstd(deltas, axis=0, ddof=1)
+        start = 0
+        for size in (groups or ()):
+            if size == 1 and len(observed) > 1:
+                se[start] = np.nanstd(np.ascontiguousarray(deltas[:, start : start + 1]), axis=0, ddof=1)[0]
+            start += size
+    p_boot = bootstrap_pvalue(deltas, observed)
+    dz, kinds = effect_sizes(a, b, observed, se)
+    return [
+        PairedResult(float(observed[m]), float(lo[m]), float(hi[m]), level, float(se[m]),
+                     float(p_boot[m]), float(p_perm[m]), float(dz[m]), kinds[m],
+                     deltas[:, m].copy() if keep_replicates else None)
+        for m in range(len(observed))
+    ]
+
+
+def pair_results(p: Products, a: Sequence[int], b: Sequence[int], level: float = defaults.LEVEL,
+                 keep_replicates: bool = False, groups: Sequence[int] | None = None) -> list[PairedResult]:
+    """Blocks ``b[e]`` minus blocks ``a[e]`` of the shared products ``p``: one result per entry (one pair's
+    metrics, or many pairs' at once; ``groups`` as in :func:`paired_results`)."""
+    observed, deltas, p_perm = pair_draws(p, a, b)
+    return paired_results([p.blocks[i] for i in a], [p.blocks[j] for j in b], observed, deltas, p_perm, level,
+                          keep_replicates, groups)
+
+
 def compare_pairs(
     runs: Sequence[Sequence[StatBlock]],
     pairs: Sequence[tuple[int, int]],
@@ -154,35 +182,36 @@ def compare_pairs(
     level: float = defaults.LEVEL,
     threads: int | None = None,
     keep_replicates: bool = False,
+    method: str = "shared",
 ) -> list[list[PairedResult]]:
     """For each pair (i, j) of run indices, one :class:`PairedResult` per metric (run j minus run i).
 
     ``runs[r][m]`` is metric m of run r, all on the same items in the same order. Bootstrap resamples are
     shared by all runs and metrics; the permutation trials use one seeded set of swaps for every pair.
+    ``method``: ``"shared"`` computes the weighted sums once per run (:mod:`altbench.stats.products`), so a
+    pair costs no pass over the items; ``"per-pair"`` permutes each pair's own differences, as altbench did
+    before (kept as the reference that the shared path is tested against, and for the benchmark).
     """
+    if method not in PAIR_METHODS:
+        raise ValueError(f"method must be one of {', '.join(PAIR_METHODS)}, got {method!r}")
     if not runs or not pairs:
         return [[] for _ in pairs]
     n_items = {block.n for run in runs for block in run}
     if len(n_items) > 1:
         raise ValueError(f"runs do not share their items: item counts {sorted(n_items)}")
+    if method == "shared":
+        flat = [block for run in runs for block in run]
+        starts = np.cumsum([0] + [len(run) for run in runs])
+        products = shared_products(flat, resamples, trials, seed, threads)
+        return [pair_results(products, range(starts[i], starts[i + 1]), range(starts[j], starts[j + 1]), level,
+                             keep_replicates, [starts[i + 1] - starts[i]]) for i, j in pairs]
     values = np.array([[block.value() for block in run] for run in runs])
     boot = bootstrap_replicates(runs, Multinomial(resamples, seed), threads)
     swaps = Swaps(trials, seed)
     out = []
     for i, j in pairs:
         observed = values[j] - values[i]
-        deltas = boot[:, j, :] - boot[:, i, :]
-        lo, hi = percentile_interval(deltas, level)
-        with warnings.catch_warnings():  # an all-NaN column (metric undefined) has no spread: NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            se = np.nanstd(deltas, axis=0, ddof=1)
-        p_boot = bootstrap_pvalue(deltas, observed)
         p_perm = permutation_pvalue(permutation_deltas(runs[i], runs[j], swaps, threads), observed)
-        dz, kinds = effect_sizes(runs[i], runs[j], observed, se)
-        out.append([
-            PairedResult(float(observed[m]), float(lo[m]), float(hi[m]), level, float(se[m]),
-                         float(p_boot[m]), float(p_perm[m]), float(dz[m]), kinds[m],
-                         deltas[:, m].copy() if keep_replicates else None)
-            for m in range(len(observed))
-        ])
+        out.append(paired_results(runs[i], runs[j], observed, boot[:, j, :] - boot[:, i, :], p_perm, level,
+                                  keep_replicates))
     return out

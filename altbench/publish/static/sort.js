@@ -33,6 +33,28 @@
       status.textContent = "Table sorted by " + th.querySelector("button.sort").textContent.trim() + ", " + dir + ".";
     }
   }
+  // Row filters: shown only when this script runs (without it every row stays visible); a row is kept when
+  // its text holds every word typed, whatever the case. The count beside the box says how many are shown.
+  Array.prototype.forEach.call(document.querySelectorAll("input.filter-input"), function (input) {
+    var table = document.getElementById(input.getAttribute("data-table"));
+    var count = document.getElementById(input.getAttribute("data-table") + "-count");
+    if (!table || !table.tBodies[0]) { return; }
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+    input.parentNode.hidden = false;
+    input.addEventListener("input", function () {
+      var words = input.value.toLowerCase().split(/\s+/).filter(function (w) { return w !== ""; });
+      var shown = 0;
+      rows.forEach(function (row, i) {
+        var keep = words.every(function (w) { return texts[i].indexOf(w) !== -1; });
+        row.hidden = !keep;
+        if (keep) { shown += 1; }
+      });
+      if (count) {
+        count.textContent = words.length ? shown + " of " + rows.length + " rows shown" : rows.length + " rows";
+      }
+    });
+  });
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     var head = table.tHead && table.tHead.rows[0];
     if (!head) { return; }
