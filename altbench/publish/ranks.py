@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from altbench.publish.runs import RunData
 from altbench.stats.comparable import LoadedRun
 from altbench.stats.engine import PairAnalysis, Policy, analyse_pair
+from altbench.tasks import Starmap
 
 METHOD = Policy.DESCRIPTION
 
@@ -67,11 +68,14 @@ def view(run: RunData) -> LoadedRun:
     return LoadedRun(run.path, run.run, run.label)
 
 
-def analyse_group(runs: list[RunData], policy: Policy) -> dict[tuple[str, str], PairAnalysis]:
-    """Every pair of models of a split, analysed once (labels must be unique within the group)."""
+def analyse_group(runs: list[RunData], policy: Policy, starmap: Starmap | None = None
+                  ) -> dict[tuple[str, str], PairAnalysis]:
+    """Every pair of models of a split, analysed once (labels must be unique within the group); ``starmap``:
+    where the resampling chunks are computed (:mod:`altbench.tasks`; default here)."""
     views = {r.label: view(r) for r in runs if any(s.scores_path and s.scores_path.is_file()
                                                     for s in r.run.scorings.values())}
-    return {(a, b): analyse_pair(views[a], views[b], policy) for a, b in itertools.combinations(views, 2)}
+    return {(a, b): analyse_pair(views[a], views[b], policy, starmap=starmap)
+            for a, b in itertools.combinations(views, 2)}
 
 
 def rank_metric(runs: list[RunData], key: str, analyses: dict[tuple[str, str], PairAnalysis],

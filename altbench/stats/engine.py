@@ -27,6 +27,7 @@ from altbench.results.numbers import reported
 from altbench.stats import defaults
 from altbench.stats.comparable import LoadedRun, incomparability
 from altbench.stats.paired import PairedResult, compare_pairs, holm
+from altbench.tasks import Starmap
 
 QUALITY, DIAGNOSTIC = "quality", "diagnostic"
 
@@ -126,10 +127,11 @@ def testable_keys(a: LoadedRun, b: LoadedRun) -> tuple[list[str], dict[str, str]
     return ok, why
 
 
-def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_replicates: bool = False
-                 ) -> PairAnalysis:
+def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_replicates: bool = False,
+                 starmap: Starmap | None = None) -> PairAnalysis:
     """Every testable metric of the pair, each family Holm-adjusted (see the module docstring).
-    ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress)."""
+    ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress).
+    ``starmap``: where the chunks of resamples and trials are computed (:mod:`altbench.tasks`)."""
     policy = policy or Policy()
     keys, untestable = testable_keys(a, b)
     tests: dict[str, PairTest] = {}
@@ -143,7 +145,8 @@ def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_
         for order, group in by_order.items():
             blocks = [[a.block(k, order) for k in group], [b.block(k, order) for k in group]]
             (results,) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials,
-                                       seed=policy.seed, level=policy.level, keep_replicates=keep_replicates)
+                                       seed=policy.seed, level=policy.level, keep_replicates=keep_replicates,
+                                       starmap=starmap)
             raw += [(k, len(order), r, _stored(a, k), _stored(b, k)) for k, r in zip(group, results)]
         p_perm = holm([r.p_permutation for _, _, r, _, _ in raw])
         p_boot = holm([r.p_bootstrap for _, _, r, _, _ in raw])
@@ -161,5 +164,5 @@ def _stored(run: LoadedRun, key: str) -> float:
 
 
 def analyse_pairs(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]],
-                  policy: Policy | None = None) -> list[PairAnalysis]:
-    return [analyse_pair(runs[i], runs[j], policy) for i, j in pairs]
+                  policy: Policy | None = None, starmap: Starmap | None = None) -> list[PairAnalysis]:
+    return [analyse_pair(runs[i], runs[j], policy, starmap=starmap) for i, j in pairs]

@@ -36,6 +36,7 @@ from altbench.stats.bootstrap import (
     stack,
     weighted_sums,
 )
+from altbench.tasks import Starmap
 
 _REL_TOL = 1e-9  # |x| >= |obs| up to rounding: recomputed sums differ from the originals in the last bits
 
@@ -67,19 +68,19 @@ class PairedResult:
 
 
 def bootstrap_replicates(runs: Sequence[Sequence[StatBlock]], scheme: Scheme,
-                         threads: int | None = None) -> np.ndarray:
+                         starmap: Starmap | None = None) -> np.ndarray:
     """(replicates, n_runs, n_metrics) values of every metric of every run under one set of resamples."""
     flat = [block for run in runs for block in run]
-    out = replicates(flat, scheme, threads)
+    out = replicates(flat, scheme, starmap)
     return out.reshape(scheme.replicates, len(runs), -1)
 
 
 def permutation_deltas(a: Sequence[StatBlock], b: Sequence[StatBlock], scheme: Scheme,
-                       threads: int | None = None) -> np.ndarray:
+                       starmap: Starmap | None = None) -> np.ndarray:
     """(trials, n_metrics) values of B* - A* when the scheme's 0/1 weights swap items between A and B."""
     diffs = [StatBlock(y.stats - x.stats) for x, y in zip(a, b)]
     matrix, slices = stack(diffs)
-    moved = weighted_sums(matrix, scheme, threads)  # sum over swapped items of (stats_B - stats_A)
+    moved = weighted_sums(matrix, scheme, starmap)  # sum over swapped items of (stats_B - stats_A)
     out = np.empty((scheme.replicates, len(a)))
     for j, (x, y, sl) in enumerate(zip(a, b, slices)):
         moved_j = moved[:, sl]
@@ -152,13 +153,14 @@ def compare_pairs(
     trials: int = defaults.TRIALS,
     seed: int = defaults.SEED,
     level: float = defaults.LEVEL,
-    threads: int | None = None,
+    starmap: Starmap | None = None,
     keep_replicates: bool = False,
 ) -> list[list[PairedResult]]:
     """For each pair (i, j) of run indices, one :class:`PairedResult` per metric (run j minus run i).
 
     ``runs[r][m]`` is metric m of run r, all on the same items in the same order. Bootstrap resamples are
     shared by all runs and metrics; the permutation trials use one seeded set of swaps for every pair.
+    ``starmap``: where the chunks of resamples and trials are computed (:mod:`altbench.tasks`; default here).
     """
     if not runs or not pairs:
         return [[] for _ in pairs]
@@ -166,7 +168,7 @@ def compare_pairs(
     if len(n_items) > 1:
         raise ValueError(f"runs do not share their items: item counts {sorted(n_items)}")
     values = np.array([[block.value() for block in run] for run in runs])
-    boot = bootstrap_replicates(runs, Multinomial(resamples, seed), threads)
+    boot = bootstrap_replicates(runs, Multinomial(resamples, seed), starmap)
     swaps = Swaps(trials, seed)
     out = []
     for i, j in pairs:
@@ -177,7 +179,7 @@ def compare_pairs(
             warnings.simplefilter("ignore", RuntimeWarning)
             se = np.nanstd(deltas, axis=0, ddof=1)
         p_boot = bootstrap_pvalue(deltas, observed)
-        p_perm = permutation_pvalue(permutation_deltas(runs[i], runs[j], swaps, threads), observed)
+        p_perm = permutation_pvalue(permutation_deltas(runs[i], runs[j], swaps, starmap), observed)
         dz, kinds = effect_sizes(runs[i], runs[j], observed, se)
         out.append([
             PairedResult(float(observed[m]), float(lo[m]), float(hi[m]), level, float(se[m]),
