@@ -33,6 +33,7 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from typing import TYPE_CHECKING, Any
 
 from altbench.errors import AltbenchError
@@ -46,6 +47,7 @@ BATCHES_PER_WORKER = 4  # messages per worker and starmap: shared arguments pick
 # chunks) run here unless the workers are already started: starting them takes a few tenths of a second.
 MIN_TASKS = 8
 PRELOAD = ("numpy", "altbench.executor", "altbench.stats.bootstrap")  # imported once, in the fork server
+WARM_ENV = "ALTBENCH_EXECUTOR_WARM"  # the warm-up functions, for the fork server (altbench.executor_preload)
 
 
 class WorkerError(AltbenchError):
@@ -88,6 +90,20 @@ def _children_ignore_ctrl_c() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` for the processes started inside (the fork server reads it once)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def _run_batch(fn: Callable[..., Any], tasks: list[tuple]) -> list[Any]:
     return [fn(*args) for args in tasks]
 
@@ -118,13 +134,18 @@ class Executor:
         """Start the workers now (they warm up while this process does other work); nothing with ``jobs=1``."""
         if self.jobs > 1 and self._pool is None:
             ctx = multiprocessing.get_context(_start_method())
-            if ctx.get_start_method() == "forkserver":  # ignored once this process's fork server runs
-                ctx.set_forkserver_preload([*PRELOAD, *(t.partition(":")[0] for t in self.warm)])
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_worker_start,
                                              initargs=(self.warm,))
-            with _children_ignore_ctrl_c():
-                for _ in range(self.jobs):  # workers start on demand, one per task submitted while none is idle
-                    self._pool.submit(_started)
+            with _children_ignore_ctrl_c(), _environ(WARM_ENV, ",".join(self.warm)):
+                if ctx.get_start_method() == "forkserver":
+                    # the server starts now and warms up for all workers (altbench.executor_preload) while this
+                    # process goes on; the workers are forked from it when the first tasks come (on demand, one
+                    # per task submitted while none is idle). Both are ignored once this process's server runs.
+                    ctx.set_forkserver_preload([*PRELOAD, "altbench.executor_preload"])
+                    forkserver.ensure_running()
+                else:
+                    for _ in range(self.jobs):  # spawned workers: started now, each warms up
+                        self._pool.submit(_started)
 
     def batch_size(self, tasks: int) -> int:
         """Tasks per message to a worker (speed only: every task is computed alone, whatever travels with it)."""

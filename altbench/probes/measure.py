@@ -75,7 +75,7 @@ class ProbeSettings:
     batch_size: int = 8
     data_root: Path | None = None
     images: Path | None = None
-    jobs: int | None = None  # worker processes (altbench.executor; None: the usable cores); changes no number
+    jobs: int | None = 1  # worker processes (altbench.executor; None: the usable cores); changes no number
 
     def policy(self):
         from altbench.stats.engine import Policy

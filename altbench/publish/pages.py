@@ -39,7 +39,7 @@ class LeaderboardConfig:
     resamples: int = defaults.RESAMPLES  # bootstrap resamples of the engine (intervals of the differences)
     trials: int = defaults.TRIALS  # permutation trials of the engine (the p-values that decide the ranks)
     seed: int = defaults.SEED
-    jobs: int | None = None  # worker processes of the pair analyses (altbench.executor); changes no number
+    jobs: int | None = 1  # worker processes of the pair analyses (altbench.executor; None: the usable cores)
     names: dict[Path, str] = field(default_factory=dict)  # display names by run folder, over the runs' own
     committed: bool = False  # this is leaderboards/build.sh rebuilding the committed site (see site_files)
 

@@ -44,7 +44,7 @@ class ScoreConfig:
     resamples: int = defaults.RESAMPLES
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)
-    jobs: int | None = None  # worker processes (altbench.executor; None: the usable cores, 1: none)
+    jobs: int | None = 1  # worker processes (altbench.executor; 1: none, None: the usable cores)
 
 
 def owning_run(predictions: Path) -> tuple[Path, dict[str, Any]] | None:

@@ -64,7 +64,7 @@ class RunConfig:
     # a probe (altbench.probes): maps each batch's (items, images) to the probed ones before generation, and
     # extends the fingerprint with its settings (see altbench.probes.counterfactuals.Counterfactual)
     counterfactual: Any = None
-    jobs: int | None = None  # worker processes of the scoring (altbench.executor; None: the usable cores, 1: none)
+    jobs: int | None = 1  # worker processes of the scoring (altbench.executor; None: the usable cores)
 
 
 @dataclass
