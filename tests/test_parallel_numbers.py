@@ -137,3 +137,32 @@ def test_stored_leaderboard_numbers_do_not_move(tmp_path):
 
 def _slug(key: str) -> str:
     return key.replace("/", "-").replace("_", "-").lower()
+
+
+def test_arena_and_meta_eval_intervals_do_not_depend_on_jobs():
+    """The arena's refits (plain and length-controlled) and meta-eval's Kendall taus, here or on 2 workers."""
+    from altbench.arena import bradley_terry as bt
+    from altbench.arena import length_control as lc
+    from altbench.metaeval import agreement
+
+    rng = np.random.default_rng(2)
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    outcomes = rng.choice([0, 0, 1, 2, -1], size=(40, 3))  # a-wins favoured, ties, b-wins, no outcome
+    point = bt.fit(3, pairs, bt.counts(outcomes))
+    rows = lc.battle_rows(outcomes, pairs, rng.integers(20, 200, size=(3, 40)).astype(float))
+    lc_point = lc.fit(3, rows, np.ones(40))
+    metric, human = rng.random(300), rng.integers(1, 5, 300).astype(float)
+    resamples = bt.REFITS_PER_TASK * 8
+    alone = (bt.bootstrap(3, pairs, outcomes, point, resamples=resamples, seed=3),
+             lc.bootstrap(3, rows, 40, lc_point, resamples=resamples, seed=3),
+             agreement.item_correlation(metric, human, resamples=agreement.RESAMPLES_PER_TASK * 8, seed=3))
+    with Executor(2) as executor:
+        spread = (bt.bootstrap(3, pairs, outcomes, point, resamples=resamples, seed=3, starmap=executor.starmap),
+                  lc.bootstrap(3, rows, 40, lc_point, resamples=resamples, seed=3, starmap=executor.starmap),
+                  agreement.item_correlation(metric, human, resamples=agreement.RESAMPLES_PER_TASK * 8, seed=3,
+                                             starmap=executor.starmap))
+        assert executor.started
+    for a, b in zip(alone[0], spread[0]):
+        assert np.array_equal(a, b)
+    assert all(np.array_equal(a, b) for a, b in zip(alone[1][:2], spread[1][:2])) and alone[1][2] == spread[1][2]
+    assert alone[2] == spread[2] and alone[2]["kendall_tau_b"]["ci95"][0] is not None
