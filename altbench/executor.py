@@ -1,25 +1,33 @@
 """One executor for a command's parallel work: pure tasks (:mod:`altbench.tasks`) on ``--jobs`` worker processes.
 
 The work that splits is a list of pure tasks: the paper convention's per-item metrics by blocks of items, the
-diagnostics by blocks, the bootstrap's and the permutation test's chunks of resamples. The modules that make
-the tasks take a starmap and never import this module; the pipeline (``altbench/run/``, the commands) makes one
-:class:`Executor` per command, from ``--jobs``, and hands its :meth:`Executor.starmap` down.
+diagnostics by blocks, the bootstrap's and the permutation test's chunks of resamples, the arena's refits,
+meta-eval's Kendall taus. The modules that make the tasks take a starmap and never import this module; the
+pipeline (``altbench/run/``, the commands) makes one :class:`Executor` per command, from ``--jobs``, and hands
+its :meth:`Executor.starmap` down (and its ``jobs``, which caps the coco METEOR JVMs).
 
 * ``jobs`` worker processes (default: the usable cores, :func:`usable_cores`) of a standard
-  :class:`concurrent.futures.ProcessPoolExecutor`, started on first use or by :meth:`Executor.start`, and kept
-  for the rest of the command. ``jobs=1``: no pool, every task runs in this process when its result is asked for.
+  :class:`concurrent.futures.ProcessPoolExecutor`, started on first use (a starmap of :data:`MIN_TASKS` tasks
+  or more) or by :meth:`Executor.start`, and kept for the rest of the command. ``jobs=1``: no pool, every task
+  runs in this process when its result is asked for. Python code that asks for workers must be importable
+  without side effects (the ``if __name__ == "__main__":`` guard of :mod:`multiprocessing`); the library's
+  entry points default to ``jobs=1``, the CLI to the usable cores.
 * The work is cut into tasks by fixed sizes (items per block, resamples per chunk, each chunk with its own
   seeded generator), never by the number of workers, so no number depends on ``jobs``
-  (``tests/test_executor.py``). Only how many tasks travel in one message does (:meth:`Executor.batch_size`):
-  arguments the tasks of a message share, such as the statistics matrix of every bootstrap chunk, are pickled
-  once per message.
-* Workers are started by the ``forkserver`` method where there is one: each is forked from a small server
-  process that imported the task modules once, so a worker neither inherits this process's memory and threads
-  (a scoring's split, a model's torch threads) nor imports the modules again; ``spawn`` elsewhere. They inherit
-  this process's environment, hence its BLAS settings: the matrix products of the chunks give the same bits in
-  a worker as here (the CLI pins ``OPENBLAS_NUM_THREADS=1``, ``altbench/cli/__init__.py``).
+  (``tests/test_parallel_numbers.py``). Only how many tasks travel in one message does
+  (:meth:`Executor.batch_size`): arguments the tasks of a message share, such as the statistics matrix of every
+  bootstrap chunk, are pickled once per message.
+* Workers are started by the ``forkserver`` method where there is one: each is forked from a server process
+  that imported the task modules and ran the warm-up functions once (:mod:`altbench.executor_preload`: the
+  paper convention's WordNet table, for one), so a worker neither inherits this process's memory and threads
+  (a scoring's split, a model's torch threads) nor loads those again; ``spawn`` elsewhere. The server starts
+  at :meth:`Executor.start`; one thread of this process hands the tasks to the pool, so that this process goes
+  on with its own work (CIDEr-D, the split's hash) while the first workers wait for the server.
+* Workers inherit this process's environment, hence its BLAS settings: a chunk's matrix product gives the same
+  bits in a worker as here (the CLI pins ``OPENBLAS_NUM_THREADS=1``, ``altbench/cli/__init__.py``).
 * Workers ignore SIGINT. Ctrl-C, or an error, in this process leaves the ``with`` block of the executor, which
-  cancels the tasks not yet started and kills the workers at once: no process is left behind (tested).
+  cancels the tasks not yet started and kills the workers at once: no process is left behind
+  (``tests/test_executor.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
 from typing import TYPE_CHECKING, Any
@@ -125,6 +133,9 @@ class Executor:
             raise AltbenchError(f"jobs must be at least 1, got {jobs}")
         self.warm = tuple(warm)
         self._pool: ProcessPoolExecutor | None = None
+        # hands the tasks to the pool: a submission that starts a worker waits for the fork server to have warmed
+        # up, and this process has its own work to do meanwhile
+        self._submitter: ThreadPoolExecutor | None = None
 
     @property
     def started(self) -> bool:
@@ -136,6 +147,7 @@ class Executor:
             ctx = multiprocessing.get_context(_start_method())
             self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_worker_start,
                                              initargs=(self.warm,))
+            self._submitter = ThreadPoolExecutor(1, thread_name_prefix="altbench-executor")
             with _children_ignore_ctrl_c(), _environ(WARM_ENV, ",".join(self.warm)):
                 if ctx.get_start_method() == "forkserver":
                     # the server starts now and warms up for all workers (altbench.executor_preload) while this
@@ -161,31 +173,31 @@ class Executor:
             return IN_PROCESS(fn, tasks)
         self.start()
         size = self.batch_size(len(tasks))
-        futures = [self._submit(_run_batch, fn, tasks[i : i + size]) for i in range(0, len(tasks), size)]
-        return self._results(futures)
-
-    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        try:
-            return self._pool.submit(fn, *args)
-        except BrokenProcessPool as exc:
-            raise _worker_error(exc) from exc
+        handed = [self._submitter.submit(self._pool.submit, _run_batch, fn, tasks[i : i + size])
+                  for i in range(0, len(tasks), size)]
+        return self._results(handed)
 
     @staticmethod
-    def _results(futures: list[Future]) -> Iterator[Any]:
+    def _results(handed: list[Future]) -> Iterator[Any]:
+        """The results of the batches handed to the pool (``handed``: futures of the pool's futures)."""
         try:
-            for future in futures:
+            for hand_out in handed:
                 try:
-                    batch = future.result()
+                    batch = hand_out.result().result()
                 except BrokenProcessPool as exc:
                     raise _worker_error(exc) from exc
                 yield from batch
-        finally:  # the caller stopped early (an error): the tasks not yet started are not needed
-            for future in futures:
-                future.cancel()
+        finally:  # the caller stopped early (an error): the batches not yet started are not needed
+            for hand_out in handed:
+                if not hand_out.cancel() and hand_out.done() and hand_out.exception() is None:
+                    hand_out.result().cancel()
 
     def close(self, kill: bool = False) -> None:
         """Stop the workers: after the tasks in progress, or with ``kill`` (an error, Ctrl-C) at once."""
         pool, self._pool = self._pool, None
+        submitter, self._submitter = self._submitter, None
+        if submitter is not None:  # first the hand-outs (one may be starting a worker), so that none comes after
+            submitter.shutdown(wait=True, cancel_futures=kill)
         if pool is None:
             return
         if not kill:

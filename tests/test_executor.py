@@ -69,8 +69,14 @@ def _gone_soon(pids: set[int], seconds: float = 20.0) -> set[int]:
     return left
 
 
-def _workers(executor: Executor) -> set[int]:
-    return {p.pid for p in (executor._pool._processes or {}).values()}
+def _workers(executor: Executor, at_least: int = 0) -> set[int]:
+    """The pids of the executor's workers, once there are ``at_least`` (they start in the background)."""
+    deadline = time.monotonic() + 60
+    while True:
+        pids = {p.pid for p in (executor._pool._processes or {}).values()}
+        if len(pids) >= at_least or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
 
 
 def _fail_on(x: int, bad: int) -> int:
@@ -103,7 +109,7 @@ def test_an_error_in_a_task_is_raised_here_and_no_worker_is_left():
     executor = Executor(2)
     with pytest.raises(ValueError, match="task 5 fails"), executor:
         results = executor.starmap(_fail_on, [(x, 5) for x in range(3 * MIN_TASKS)])
-        workers = _workers(executor)
+        workers = _workers(executor, 2)
         list(results)
     assert len(workers) == 2 and not _gone_soon(workers, 10)
     assert not executor.started
@@ -114,7 +120,7 @@ def test_an_error_here_kills_busy_workers_at_once():
     t0 = time.monotonic()
     with pytest.raises(RuntimeError, match="a data error"), executor:
         executor.starmap(time.sleep, [(60,)] * MIN_TASKS)  # every worker busy for a minute
-        workers = _workers(executor)
+        workers = _workers(executor, 2)
         raise RuntimeError("a data error")
     assert not _gone_soon(workers, 10) and time.monotonic() - t0 < 30
 
@@ -122,7 +128,7 @@ def test_an_error_here_kills_busy_workers_at_once():
 def test_a_killed_worker_is_a_one_line_error():
     with pytest.raises(WorkerError, match="ended abruptly.*--jobs 1"), Executor(2) as executor:
         results = executor.starmap(time.sleep, [(2,)] * MIN_TASKS)
-        for pid in _workers(executor):
+        for pid in _workers(executor, 2):
             os.kill(pid, signal.SIGKILL)
         list(results)
 
