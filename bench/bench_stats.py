@@ -2,14 +2,15 @@
 
     OMP_NUM_THREADS=1 python bench/bench_stats.py                 # 10,000 x 20,000 x 8 item-mean metrics
     python bench/bench_stats.py --mix coco                        # coco's 8: BLEU-1..4, METEOR (corpus), ...
-    python bench/bench_stats.py --threads 1 --repeat 5
+    python bench/bench_stats.py --jobs 2 --repeat 5               # chunks on 2 worker processes
 
 Two systems on the same items. "paired bootstrap" is what an interval and a bootstrap p-value of the
 difference cost: shared multinomial weights, both systems' statistics re-aggregated, percentiles, p-values.
 "permutation" is the approximate-randomization test on the same metrics; "compare" is both plus effect sizes
 (what ``altbench compare`` does per pair). Memory: peak of numpy allocations (tracemalloc) during a call,
 and the process's peak resident size. Wall and CPU seconds are both printed: on a shared machine the
-wall time includes waiting for a core.
+wall time includes waiting for a core. With ``--jobs`` above 1 the chunks run in worker processes
+(:mod:`altbench.executor`), whose CPU time the CPU column does not count.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import tracemalloc
 
 import numpy as np
 
-from altbench.stats.bootstrap import Multinomial, StatBlock, Swaps, default_threads, percentile_interval
+from altbench.executor import Executor
+from altbench.stats.bootstrap import Multinomial, StatBlock, Swaps, percentile_interval
 from altbench.stats.paired import (
     bootstrap_pvalue,
     bootstrap_replicates,
@@ -89,7 +91,7 @@ def main() -> None:
     ap.add_argument("--resamples", type=int, default=10_000)
     ap.add_argument("--metrics", type=int, default=8, help="item-mean metrics (--mix mean)")
     ap.add_argument("--mix", choices=("mean", "coco"), default="mean")
-    ap.add_argument("--threads", type=int, default=None, help="default: usable cores, capped by OMP_NUM_THREADS")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (altbench.executor); 1: this one")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -99,34 +101,37 @@ def main() -> None:
         a, b = mean_metrics(rng, args.items, args.metrics, 0.0), mean_metrics(rng, args.items, args.metrics, 0.01)
     else:
         a, b = coco_metrics(rng, args.items, 0.0), coco_metrics(rng, args.items, 0.01)
-    threads = args.threads or default_threads()
+    executor = Executor(args.jobs)
+    starmap = executor.starmap
     observed = np.array([y.value() - x.value() for x, y in zip(a, b)])
 
     def paired_bootstrap():
-        boot = bootstrap_replicates([a, b], Multinomial(args.resamples, args.seed), threads)
+        boot = bootstrap_replicates([a, b], Multinomial(args.resamples, args.seed), starmap)
         deltas = boot[:, 1] - boot[:, 0]
         return percentile_interval(deltas), bootstrap_pvalue(deltas, observed)
 
     def permutation():
-        return permutation_pvalue(permutation_deltas(a, b, Swaps(args.resamples, args.seed), threads), observed)
+        return permutation_pvalue(permutation_deltas(a, b, Swaps(args.resamples, args.seed), starmap), observed)
 
     def compare():
         return compare_pairs([a, b], [(0, 1)], resamples=args.resamples, trials=args.resamples, seed=args.seed,
-                             threads=threads)
+                             starmap=starmap)
 
     rows = {}
-    for name, fn in (("paired bootstrap", paired_bootstrap), ("permutation", permutation), ("compare", compare)):
-        wall, cpu, peak = timed(fn, args.repeat)
-        rows[name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_numpy_mib": round(peak / 2**20, 1)}
+    with executor:
+        executor.start()
+        for name, fn in (("paired bootstrap", paired_bootstrap), ("permutation", permutation), ("compare", compare)):
+            wall, cpu, peak = timed(fn, args.repeat)
+            rows[name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_numpy_mib": round(peak / 2**20, 1)}
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     report = {
         "items": args.items, "resamples": args.resamples, "metrics": len(a), "mix": args.mix, "systems": 2,
-        "threads": threads, "repeat": args.repeat, "python": platform.python_version(), "numpy": np.__version__,
+        "jobs": args.jobs, "repeat": args.repeat, "python": platform.python_version(), "numpy": np.__version__,
         "results": rows, "max_rss_mib": round(rss, 1), "load_average_1min": round(os.getloadavg()[0], 2),
     }
     width = max(map(len, rows))
     print(f"{args.resamples:,} paired resamples x {args.items:,} items x {len(a)} metrics ({args.mix}), "
-          f"2 systems, {threads} thread(s), best of {args.repeat}, load average {os.getloadavg()[0]:.1f}")
+          f"2 systems, --jobs {args.jobs}, best of {args.repeat}, load average {os.getloadavg()[0]:.1f}")
     for name, r in rows.items():
         print(f"  {name:<{width}}  wall {r['wall_s']:6.3f} s  cpu {r['cpu_s']:6.3f} s  "
               f"peak numpy memory {r['peak_numpy_mib']:6.1f} MiB")

@@ -150,8 +150,8 @@ def test_score_coco_is_the_same_with_either_table(monkeypatch, sample_root):
     refs = [[r["chosen"]] for r in rows]
     hyps = [r["question"].split("Context:\n", 1)[-1] for r in rows]  # the post's text as a hypothesis
     cut = score_coco(refs, hyps, metrics=["meteor"])["meteor"]
-    monkeypatch.setattr(coco_meteor, "MIN_LINES_PER_JVM", 2)  # two JVMs share the lines (given two cores)
-    shared = score_coco(refs, hyps, metrics=["meteor"])["meteor"]
+    monkeypatch.setattr(coco_meteor, "MIN_LINES_PER_JVM", 2)  # three JVMs share the lines, a shard each
+    shared = score_coco(refs, hyps, metrics=["meteor"], meteor_jvms=3)["meteor"]
     assert shared.value == cut.value and list(shared.per_item) == list(cut.per_item)
     monkeypatch.setenv("ALTBENCH_METEOR_TABLE", "full")
     full = score_coco(refs, hyps, metrics=["meteor"])["meteor"]

@@ -54,6 +54,16 @@ def nltk_data(tmp_path_factory):
 # ---------------------------------------------------------------------------------------- data
 
 
+def _bench_items(n: int, seed: int):
+    """``bench/bench_paper.py``'s seeded synthetic items (references, raw predictions)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_paper_for_tests", REPO / "bench" / "bench_paper.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_items(n, seed)
+
+
 def _rows(sample_root: Path, platform: str) -> list[dict]:
     path = sample_root / platform / f"{platform}_test.json"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -490,7 +500,10 @@ def test_signatures_golden():
     assert {m: s.signature for m, s in fast.items()} == expected
 
 
-def test_workers_give_identical_results(sample_root):
+def test_worker_processes_give_identical_results(sample_root, monkeypatch):
+    from altbench.executor import Executor
+    from altbench.metrics.paper import items
+
     rows = _rows(sample_root, "twitter") + _rows(sample_root, "pinterest")
     sets = _prediction_sets(rows)
     references = [(r["chosen"],) for r in rows] * 10
@@ -498,14 +511,25 @@ def test_workers_give_identical_results(sample_root):
         p for kind in ("shifted", "context", "truncated", "perturbed", "identity") for p in sets[kind]
     ]
     predictions = predictions * 2
-    # cold METEOR caches: forked workers look synonyms up themselves (in the table the parent loaded)
-    paper_meteor._synonyms.cache_clear()
+    paper_meteor._synonyms.cache_clear()  # cold METEOR caches here too
     paper_meteor._stem.cache_clear()
-    two = score_paper(references, predictions, workers=2)
-    one = score_paper(references, predictions, workers=1)
+    monkeypatch.setattr(items, "BLOCK", 9)  # many blocks (cut here, scored in the workers)
+    with Executor(2) as executor:
+        two = score_paper(references, predictions, starmap=executor.starmap)
+        assert executor.started
+    one = score_paper(references, predictions)
     for name in METRICS:
         assert one[name].per_item == two[name].per_item
         assert one[name].value == two[name].value
+
+
+def test_item_blocks_change_no_score(monkeypatch):
+    from altbench.metrics.paper import items
+
+    refs, preds = _bench_items(2000, seed=13)
+    whole = items.score_items(refs, preds)
+    monkeypatch.setattr(items, "BLOCK", 700)
+    assert items.score_items(refs, preds) == whole
 
 
 def test_input_errors():

@@ -33,13 +33,23 @@ def test_swaps_are_fair_coins():
     assert abs(w.mean() - 0.5) < 0.01
 
 
-def test_same_seed_same_numbers_whatever_the_threads(monkeypatch):
+def test_same_seed_same_numbers_whatever_computes_the_chunks(monkeypatch):
     monkeypatch.setattr(bs, "CHUNK_ELEMENTS", 2000)  # many chunks for a small problem
     stats = np.random.default_rng(0).random((50, 3))
-    one = weighted_sums(stats, Multinomial(1000, seed=7), threads=1)
-    two = weighted_sums(stats, Multinomial(1000, seed=7), threads=2)
-    assert np.array_equal(one, two)
-    assert not np.array_equal(one, weighted_sums(stats, Multinomial(1000, seed=8), threads=1))
+    one = weighted_sums(stats, Multinomial(1000, seed=7))
+    calls = []
+
+    def backwards(fn, tasks):  # any starmap: here the chunks computed last to first, one at a time
+        tasks = list(tasks)
+        calls.append(len(tasks))
+        return iter([fn(*args) for args in tasks[::-1]][::-1])
+
+    assert np.array_equal(one, weighted_sums(stats, Multinomial(1000, seed=7), backwards))
+    assert calls == [bs.chunk_count(50, 1000)] and calls[0] > 1
+    # a chunk is a pure task: computed alone (its own generator), it is its rows of the whole
+    rows = bs.rows_per_chunk(50, 1000)
+    assert np.array_equal(bs.chunk_sums(stats, Multinomial(1000, seed=7), 3, 5), one[3 * rows : 5 * rows])
+    assert not np.array_equal(one, weighted_sums(stats, Multinomial(1000, seed=8)))
     # bootstrap and permutation streams of one seed are independent draws
     assert not np.array_equal(Multinomial(10, 7).weights(50, 0, 0, 10) > 1, Swaps(10, 7).weights(50, 0, 0, 10) > 0)
 
@@ -48,7 +58,10 @@ def test_chunks_cover_every_replicate_once(monkeypatch):
     monkeypatch.setattr(bs, "CHUNK_ELEMENTS", 70)  # 7 rows per chunk for n=10: a ragged last chunk
     w = np.random.default_rng(1).integers(0, 3, size=(23, 10)).astype(float)
     stats = np.random.default_rng(2).random((10, 2))
-    assert np.allclose(weighted_sums(stats, FixedWeights(w), threads=2), w @ stats)
+    assert np.allclose(weighted_sums(stats, FixedWeights(w)), w @ stats)
+    done = []
+    assert np.allclose(weighted_sums(stats, FixedWeights(w), meanwhile=lambda: done.append(1)), w @ stats)
+    assert done == [1]
 
 
 def test_fixed_weights_from_indices():

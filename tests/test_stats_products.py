@@ -157,8 +157,8 @@ def test_products_do_not_depend_on_the_blas_thread_count_or_the_other_runs():
     try:
         put(2)
         for scheme in (Multinomial(900, 1), Swaps(900, 1)):
-            narrow = weighted_sums(columns[:, :2], scheme, threads=1)
-            wide = weighted_sums(columns, scheme, threads=1)
+            narrow = weighted_sums(columns[:, :2], scheme)
+            wide = weighted_sums(columns, scheme)
             assert np.array_equal(narrow, wide[:, :2])
         assert get() == 2  # restored after each product
     finally:

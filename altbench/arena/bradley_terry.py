@@ -18,7 +18,9 @@ intervals; ``log nu`` is bounded to ``[-12, 4]``.
 
 Intervals: the battles are resampled by *item* (every pair's battle on a drawn item comes along, keeping the
 dependence between pairs that share an item), the model refitted on each resample, and the 2.5 and 97.5
-percentiles of each rating taken (percentile bootstrap).
+percentiles of each rating taken (percentile bootstrap). The resamples are drawn here, in order, from one
+seeded generator (:func:`resample_weights`); the refits are pure tasks of :data:`REFITS_PER_TASK` resamples
+each (:func:`refit_chunk`), which a starmap (:mod:`altbench.tasks`) may run anywhere.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from altbench.stats import defaults
+from altbench.tasks import IN_PROCESS, Starmap
 
 SCALE = 400.0 / math.log(10.0)
 BASE = 1000.0
 PRIOR_SD = 4.0
 LOG_NU_BOUNDS = (-12.0, 4.0)
+REFITS_PER_TASK = 25  # resamples refitted per task (fixed; no rating depends on it)
 
 
 @dataclass(frozen=True)
@@ -96,21 +100,37 @@ def fit(n: int, pairs: Sequence[tuple[int, int]], c: np.ndarray, anchors: Sequen
     return Fit(theta, math.exp(res.x[n]), BASE + SCALE * theta, bool(res.success))
 
 
+def resample_weights(n_items: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n_items) counts: how often each item is drawn in each resample, in order from one seeded
+    generator (the plain and the length-controlled fits draw the same items)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((resamples, n_items), dtype=np.int64)
+    for r in range(resamples):
+        out[r] = np.bincount(rng.integers(0, n_items, n_items), minlength=n_items)
+    return out
+
+
+def refit_chunk(n: int, pairs: Sequence[tuple[int, int]], outcomes: np.ndarray, anchors: Sequence[int],
+                start: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A task: (len(weights), n) ratings of the model refitted on each row of resample weights."""
+    return np.array([fit(n, pairs, counts(outcomes, w), anchors, start).ratings for w in weights]).reshape(-1, n)
+
+
 def bootstrap(n: int, pairs: Sequence[tuple[int, int]], outcomes: np.ndarray, point: Fit,
               anchors: Sequence[int] = (), resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED,
-              level: float = defaults.LEVEL
+              level: float = defaults.LEVEL, starmap: Starmap | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high) rating bounds per model from a percentile bootstrap over items."""
+    """(low, high) rating bounds per model from a percentile bootstrap over items; ``starmap``: where the refits
+    run (:mod:`altbench.tasks`; default here)."""
     n_items = outcomes.shape[0]
     if resamples <= 0 or n_items == 0:
         nan = np.full(n, np.nan)
         return nan, nan
-    rng = np.random.default_rng(seed)
     start = np.concatenate([point.theta, [math.log(max(point.nu, math.exp(LOG_NU_BOUNDS[0])))]])
-    draws = np.empty((resamples, n))
-    for r in range(resamples):
-        weights = np.bincount(rng.integers(0, n_items, n_items), minlength=n_items)
-        draws[r] = fit(n, pairs, counts(outcomes, weights), anchors, start).ratings
+    weights = resample_weights(n_items, resamples, seed)
+    tasks = [(n, pairs, outcomes, anchors, start, weights[a : a + REFITS_PER_TASK])
+             for a in range(0, resamples, REFITS_PER_TASK)]
+    draws = np.concatenate(list((starmap or IN_PROCESS)(refit_chunk, tasks)))
     alpha = (1 - level) / 2
     return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0)
 

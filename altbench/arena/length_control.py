@@ -28,6 +28,7 @@ import numpy as np
 from altbench.arena import bradley_terry as bt
 from altbench.data.items import Item
 from altbench.stats import defaults
+from altbench.tasks import IN_PROCESS, Starmap
 
 
 @dataclass(frozen=True)
@@ -141,22 +142,31 @@ def fit(n: int, rows: Battles, weights: np.ndarray | None = None, anchors: Seque
     return LengthFit(theta, math.exp(res.x[n]), float(res.x[n + 1]), bt.BASE + bt.SCALE * theta, bool(res.success))
 
 
+def refit_chunk(n: int, rows: Battles, anchors: Sequence[int], start: np.ndarray, weights: np.ndarray
+                ) -> np.ndarray:
+    """A task: (len(weights), n + 1) ratings and ``beta`` (last column) refitted on each row of resample weights."""
+    out = np.empty((len(weights), n + 1))
+    for r, w in enumerate(weights):
+        f = fit(n, rows, w, anchors, start)
+        out[r, :n], out[r, n] = f.ratings, f.beta
+    return out
+
+
 def bootstrap(n: int, rows: Battles, n_items: int, point: LengthFit, anchors: Sequence[int] = (),
-              resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED, level: float = defaults.LEVEL
-              ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+              resamples: int = defaults.ARENA_RESAMPLES, seed: int = defaults.SEED, level: float = defaults.LEVEL,
+              starmap: Starmap | None = None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """(low, high) rating bounds per model and the (low, high) bounds of ``beta``: percentile bootstrap over
-    items with the plain fit's resamples (same seed: the same items are drawn)."""
+    items with the plain fit's resamples (same seed: the same items are drawn). ``starmap``: where the refits
+    run (:mod:`altbench.tasks`; default here)."""
     if resamples <= 0 or n_items == 0 or not len(rows.item):
         nan = np.full(n, np.nan)
         return nan, nan, (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
     start = np.concatenate([point.theta, [math.log(max(point.nu, math.exp(bt.LOG_NU_BOUNDS[0]))), point.beta]])
-    draws = np.empty((resamples, n))
-    betas = np.empty(resamples)
-    for r in range(resamples):
-        weights = np.bincount(rng.integers(0, n_items, n_items), minlength=n_items)
-        f = fit(n, rows, weights, anchors, start)
-        draws[r], betas[r] = f.ratings, f.beta
+    weights = bt.resample_weights(n_items, resamples, seed)
+    tasks = [(n, rows, anchors, start, weights[a : a + bt.REFITS_PER_TASK])
+             for a in range(0, resamples, bt.REFITS_PER_TASK)]
+    refits = np.concatenate(list((starmap or IN_PROCESS)(refit_chunk, tasks)))
+    draws, betas = refits[:, :n], refits[:, n]
     alpha = (1 - level) / 2
     lo, hi = np.quantile(betas, [alpha, 1 - alpha])
     return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1 - alpha, axis=0), (float(lo), float(hi))

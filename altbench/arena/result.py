@@ -23,6 +23,7 @@ from altbench.errors import AltbenchError
 from altbench.io import write_json_atomic
 from altbench.metrics.model.options import OptionSyntax, option_syntax
 from altbench.stats import defaults
+from altbench.tasks import Starmap
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ArenaSettings:
     judge_check: Path | None = None  # a judge-check folder for the judge card (default: the registered check)
     extra: dict[str, Any] = field(default_factory=dict)
     judge_syntax: OptionSyntax = field(default_factory=lambda: SETTINGS_SYNTAX)  # how messages name judge options
+    jobs: int | None = 1  # worker processes of the bootstrap's refits (altbench.executor; None: all cores)
 
 
 def judge_options(user: Mapping[str, Any], command: str = "arena") -> dict[str, Any]:
@@ -67,11 +69,13 @@ def judge_options(user: Mapping[str, Any], command: str = "arena") -> dict[str, 
 
 
 def run_arena(settings: ArenaSettings) -> dict[str, Any]:
-    with option_syntax(settings.judge_syntax):
-        return _run_arena(settings)
+    from altbench.executor import Executor
+
+    with option_syntax(settings.judge_syntax), Executor(settings.jobs) as executor:
+        return _run_arena(settings, executor.starmap)
 
 
-def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
+def _run_arena(settings: ArenaSettings, starmap: Starmap | None = None) -> dict[str, Any]:
     from altbench.judges.cards import judge_card
     from altbench.metrics.model.judge import pairwise
     from altbench.metrics.model.judge.calls import usage_summary
@@ -113,14 +117,15 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
     }
     if decided.any():
         point = bt.fit(n, pairs, c, anchors)
-        low, high = bt.bootstrap(n, pairs, battles.outcomes, point, anchors, settings.resamples, settings.seed)
+        low, high = bt.bootstrap(n, pairs, battles.outcomes, point, anchors, settings.resamples, settings.seed,
+                                 starmap=starmap)
         result["fit"].update(nu=point.nu, converged=point.converged)
     else:
         point, low, high = None, np.full(n, np.nan), np.full(n, np.nan)
         result["fit"].update(nu=None, converged=False)
         log.warning("arena: no battle has an outcome (see failures); no ratings")
     result["models"] = _models(runs, anchors, pairs, battles, point, low, high)
-    length_controlled(result, runs, items, battles, anchors, settings)
+    length_controlled(result, runs, items, battles, anchors, settings, starmap)
     result["pairs"] = _pairs(runs, battles)
     result["matrix"] = _matrix(runs, battles)
     result["battles"] = summary(battles, len(items) * len(pairs), usage["from_cache"]["answers"])
@@ -131,7 +136,7 @@ def _run_arena(settings: ArenaSettings) -> dict[str, Any]:
 
 
 def length_controlled(result: dict[str, Any], runs, items, battles: BattleSet, anchors: Sequence[int],
-                      settings: ArenaSettings) -> None:
+                      settings: ArenaSettings, starmap: Starmap | None = None) -> None:
     """Each model's mean length, and the length-controlled fit (:mod:`altbench.arena.length_control`)."""
     from altbench.arena import length_control as lc
 
@@ -146,7 +151,8 @@ def length_controlled(result: dict[str, Any], runs, items, battles: BattleSet, a
     if len(rows.item):
         n = len(runs)
         point = lc.fit(n, rows, np.ones(len(items)), anchors)
-        low, high, beta_ci = lc.bootstrap(n, rows, len(items), point, anchors, settings.resamples, settings.seed)
+        low, high, beta_ci = lc.bootstrap(n, rows, len(items), point, anchors, settings.resamples, settings.seed,
+                                          starmap=starmap)
         info.update(beta={"value": point.beta, "ci95": [_num(beta_ci[0]), _num(beta_ci[1])]}, nu=point.nu,
                     converged=point.converged)
         for k, r in enumerate(runs):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -33,6 +34,8 @@ from altbench.errors import AltbenchError, describe_os_error
 from altbench.extras import extra_for_module, install_hint
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "altbench: interrupted; finished batches are saved, re-run the same command to resume"
 # the results are written, but nothing was scored or judged, or more failed than --max-failure-rate allows
 EXIT_INCOMPLETE = 5
 
@@ -82,6 +85,9 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # before click's own handler, which would say "Aborted!" and exit 1
+            click.echo(INTERRUPTED, err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except AltbenchError as exc:
             click.echo(f"altbench: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -112,9 +118,22 @@ def cli(verbose: int) -> None:
 
 
 def main() -> None:
+    pin_blas_threads()
     try:
         cli(prog_name="altbench")
     except KeyboardInterrupt:
-        click.echo("altbench: interrupted; finished batches are saved, re-run the same command to resume",
-                   err=True)
-        sys.exit(130)
+        click.echo(INTERRUPTED, err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def pin_blas_threads() -> None:
+    """One OpenBLAS thread in this process and in the executor's workers (which inherit the environment).
+
+    The bootstrap's and the permutation test's matrix products then give the same bits on any number of cores:
+    OpenBLAS splits a product over its threads differently from one thread and rounds differently (measured:
+    20,000 items, one thread against two, the sums differ in their last bits). The parallel work is the
+    executor's (``--jobs``, :mod:`altbench.executor`). Set before numpy loads OpenBLAS; a value the user set
+    is kept. torch does not read it.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, parse_model_args
-from altbench.cli.options import resamples_option, seed_option
+from altbench.cli.options import jobs_option, resamples_option, seed_option
 from altbench.results.numbers import fmt
 from altbench.stats.defaults import ARENA_RESAMPLES
 
@@ -58,10 +58,12 @@ def _split_paths(values: tuple[str, ...]) -> list[Path]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write arena.json and an accessible HTML page (index.html) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@jobs_option(help="Worker processes for the bootstrap's refits; 1: none, everything in this process. No number "
+                  "depends on it.")
 def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model: str | None,
                   judge_backend: str | None, judge_url: str | None, judge_args: tuple[str, ...], split: str | None,
                   data_root: Path | None, resamples: int, seed: int, judge_check: Path | None, out: Path | None,
-                  as_json: bool) -> None:
+                  as_json: bool, jobs: int | None) -> None:
     """Battle RUNS pairwise on the same items with a judge, in both orders (disagreeing orders are a tie).
 
     Ratings: the Davidson Bradley-Terry model with ties on an Elo-like scale (mean 1000), with 95% bootstrap
@@ -79,7 +81,7 @@ def arena_command(runs: tuple[Path, ...], anchors: tuple[str, ...], judge_model:
             options[key] = value
     settings = ArenaSettings(runs=list(runs), anchors=_split_paths(anchors), judge=options, split=split,
                              data_root=data_root, resamples=resamples, seed=seed, judge_syntax=_judge_syntax(),
-                             judge_check=judge_check)
+                             judge_check=judge_check, jobs=jobs)
     result = run_arena(settings)
     if out is not None:
         from altbench.publish.arena_page import render_arena_page

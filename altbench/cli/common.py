@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from altbench.cli.options import jobs_option
 from altbench.cli.options import resamples_option as _resamples_option
 from altbench.errors import AltbenchError
 
@@ -66,9 +67,10 @@ def exit_if_short(scoring: Any, max_failure_rate: float, results: Path, retry: b
 
 
 def scoring_options(fn):
-    """The options `run` and `score` share: convention, bootstrap, where the data is, model-based metrics."""
+    """The options `run` and `score` share: convention, bootstrap, where the data is, model-based metrics,
+    worker processes."""
     for option in reversed((convention_option, resamples_option, data_root_option, images_option, metrics_option,
-                            metric_arg_option, metrics_config_option)):
+                            metric_arg_option, metrics_config_option, jobs_option())):
         fn = option(fn)
     return fn
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from altbench.cli.options import alpha_option, level_option, resamples_option, seed_option, trials_option
+from altbench.cli.options import (
+    alpha_option,
+    jobs_option,
+    level_option,
+    resamples_option,
+    seed_option,
+    trials_option,
+)
 from altbench.errors import AltbenchError
 from altbench.stats.defaults import FAMILYWISE, FAMILYWISE_METHODS
 
@@ -48,9 +55,10 @@ def _write_json(obj: dict, path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON result instead of the table.")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the JSON result to this file.")
+@jobs_option()
 @click.pass_context
 def compare_command(ctx, runs, metrics, include_diagnostics, resamples, trials, seed, level, alpha, convention,
-                    as_json, json_out):
+                    as_json, json_out, jobs):
     """Compare RUNS (run folders or results.json files; at least two) item by item.
 
     For every metric and every pair: the difference (later run minus earlier) with its paired bootstrap
@@ -59,11 +67,13 @@ def compare_command(ctx, runs, metrics, include_diagnostics, resamples, trials, 
     docs/statistics.md, shared with regress and the leaderboard). Runs of another split,
     metric settings or item set are refused (exit 4).
     """
+    from altbench.executor import Executor
     from altbench.stats.compare import Settings, compare_runs
 
     try:
-        result = compare_runs(runs, metrics, include_diagnostics,
-                              Settings(resamples, trials, seed, level, alpha), convention)
+        with Executor(jobs) as executor:
+            result = compare_runs(runs, metrics, include_diagnostics,
+                                  Settings(resamples, trials, seed, level, alpha), convention, executor.starmap)
     except AltbenchError as exc:
         _fail(ctx, exc)
         return
@@ -167,19 +177,23 @@ def _print_reliance(console, result) -> None:
 @seed_option()
 @click.option("--json-out", default="altbench-regress.json", show_default=True, metavar="PATH",
               help="Where to write the JSON verdict ('-': stdout, and the per-metric lines go to stderr).")
+@jobs_option()
 @click.pass_context
 def regress_command(ctx, baseline, candidate, metrics, margin, alpha, on_inconclusive, include_diagnostics,
-                    familywise, resamples, trials, seed, json_out):
+                    familywise, resamples, trials, seed, json_out, jobs):
     """CI gate: is CANDIDATE non-inferior to BASELINE on the same items?
 
     Exit status: 0 pass, 1 regression, 2 usage or input error, 3 inconclusive, 4 not comparable.
     """
+    from altbench.executor import Executor
     from altbench.stats.gate import regress
 
     try:
-        verdict = regress(baseline, candidate, metrics, margin=margin, alpha=alpha, on_inconclusive=on_inconclusive,
-                          resamples=resamples, trials=trials, seed=seed, include_diagnostics=include_diagnostics,
-                          familywise=familywise)
+        with Executor(jobs) as executor:
+            verdict = regress(baseline, candidate, metrics, margin=margin, alpha=alpha,
+                              on_inconclusive=on_inconclusive, resamples=resamples, trials=trials, seed=seed,
+                              include_diagnostics=include_diagnostics, familywise=familywise,
+                              starmap=executor.starmap)
     except AltbenchError as exc:
         _fail(ctx, exc)
         return

@@ -13,7 +13,7 @@ from altbench.cli.common import (
     metrics_option,
     model_metric_settings,
 )
-from altbench.cli.options import resamples_option, seed_option
+from altbench.cli.options import jobs_option, resamples_option, seed_option
 from altbench.stats.defaults import METAEVAL_RESAMPLES
 
 
@@ -40,9 +40,11 @@ from altbench.stats.defaults import METAEVAL_RESAMPLES
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write meta-eval.json and an accessible HTML page (index.html) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON instead of a table.")
+@jobs_option(help="Worker processes for the scoring and the resamples' Kendall taus; 1: none, everything in "
+                  "this process. No number depends on it.")
 def metaeval_command(source: Path, fmt: str, images: Path | None, convention: str, metrics: tuple[str, ...],
                      metric_args: tuple[str, ...], metrics_config: Path | None, resamples: int, seed: int,
-                     out: Path | None, as_json: bool) -> None:
+                     out: Path | None, as_json: bool, jobs: int | None) -> None:
     """Meta-evaluate metrics against the human judgments in SOURCE.
 
     Per metric: item-level Kendall tau-b and tau-c (scores), pairwise accuracy (pairs; even human votes by a
@@ -56,7 +58,7 @@ def metaeval_command(source: Path, fmt: str, images: Path | None, convention: st
     judgments = read(fmt, source, images=images, seed=seed)
     conventions = [] if convention == "none" else (["paper", "coco"] if convention == "both" else [convention])
     result = meta_evaluate(judgments, conventions=conventions, metrics=names, metric_args=settings,
-                           resamples=resamples, seed=seed,
+                           resamples=resamples, seed=seed, jobs=jobs,
                            source={"format": fmt, "path": str(source), "proxy": fmt == "mcmdpo-pairs"})
     if out is not None:
         from altbench.publish.metaeval_page import render_metaeval_page

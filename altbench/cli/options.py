@@ -3,7 +3,8 @@
 ``--resamples N`` (bootstrap resamples) wherever there is a bootstrap, ``--trials N`` (permutation trials)
 on the commands that run the permutation test (compare, regress, leaderboard), ``--seed``, ``--level`` and
 ``--alpha``; their defaults are :mod:`altbench.stats.defaults`. Old spellings (``--bootstrap``) still parse
-as hidden aliases: --help shows only the current name.
+as hidden aliases: --help shows only the current name. ``--jobs N`` (worker processes, :mod:`altbench.executor`)
+on every command with parallel work; it changes no number.
 """
 
 from __future__ import annotations
@@ -67,3 +68,9 @@ def alpha_option(help: str) -> Decorator:
 def level_option(help: str = "Confidence level of the intervals.") -> Decorator:
     return click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=defaults.LEVEL,
                         show_default=True, help=help)
+
+
+def jobs_option(help: str = "Worker processes for the parallel work (scoring blocks, resampling chunks, METEOR "
+                            "JVMs); 1: none, everything in this process. No number depends on it.") -> Decorator:
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+                        show_default="the usable cores", help=help)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, images_option
-from altbench.cli.options import resamples_option, seed_option, trials_option
+from altbench.cli.options import jobs_option, resamples_option, seed_option, trials_option
 
 PROBES_HELP = ("Comma-separated: context-swap, context-drop, image-noise, image-blank, or all "
                "(see docs/probes.md).")
@@ -28,7 +28,8 @@ PROBES_HELP = ("Comma-separated: context-swap, context-drop, image-noise, image-
 @data_root_option
 @images_option
 @click.option("--json", "as_json", is_flag=True, help="Print probes.json instead of the table.")
-def probe_command(run_dir, probes, seed, resamples, trials, batch_size, out, data_root, images, as_json):
+@jobs_option()
+def probe_command(run_dir, probes, seed, resamples, trials, batch_size, out, data_root, images, as_json, jobs):
     """Regenerate every item of the run in RUN_DIR under counterfactual inputs, then measure what moved.
 
     Each probe is a run folder of its own (RUN_DIR/probes/<probe>/: resumable, failures counted); the
@@ -39,7 +40,7 @@ def probe_command(run_dir, probes, seed, resamples, trials, batch_size, out, dat
     from altbench.probes import ProbeSettings
 
     settings = ProbeSettings(seed=seed, resamples=resamples, trials=trials, batch_size=batch_size,
-                             data_root=data_root, images=images)
+                             data_root=data_root, images=images, jobs=jobs)
     report = run_probes(run_dir, probes, settings, out)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from altbench.cli.common import data_root_option, images_option
-from altbench.cli.options import alpha_option, resamples_option, seed_option, trials_option
+from altbench.cli.options import alpha_option, jobs_option, resamples_option, seed_option, trials_option
 from altbench.extras import require
 
 no_images_option = click.option(
@@ -79,8 +79,9 @@ def _labels_file(path: Path) -> dict[Path, str]:
 @images_option
 @label_option
 @labels_option
+@jobs_option()
 def leaderboard_command(runs, out, title, alpha, resamples, trials, seed, no_images, data_root, images, label_pairs,
-                        labels_file):
+                        labels_file, jobs):
     """Build a self-contained static leaderboard (opens from disk, no network) from RUNS.
 
     RUNS are run folders of `altbench run` / `altbench score`, their results.json, or folders holding run
@@ -91,7 +92,7 @@ def leaderboard_command(runs, out, title, alpha, resamples, trials, seed, no_ima
 
     result = build_leaderboard(LeaderboardConfig(
         runs=list(runs), out=out, title=title, images=not no_images, data_root=data_root, image_dir=images,
-        alpha=alpha, resamples=resamples, trials=trials, seed=seed,
+        alpha=alpha, resamples=resamples, trials=trials, seed=seed, jobs=jobs,
         names=display_names(label_pairs, labels_file)))
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

@@ -40,7 +40,7 @@ DEFAULT_MODEL = "altbench-tiny"
               help="Then probe the run: context-swap, context-drop, image-noise, image-blank or all "
                    "(as `altbench probe`; docs/probes.md).")
 def run_command(model, split, model_args, limit, batch_size, out, seed, name, max_failure_rate, convention,
-                resamples, data_root, images, metrics, metric_args, metrics_config, probes):
+                resamples, data_root, images, metrics, metric_args, metrics_config, jobs, probes):
     """Generate predictions with MODEL on SPLIT, then score them.
 
     Predictions are appended to predictions.jsonl batch by batch; re-running the same command resumes
@@ -59,7 +59,7 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, name, ma
     config = RunConfig(model=model, split=split, model_args=parse_model_args(model_args), data_root=data_root,
                        images=images, limit=limit, batch_size=batch_size, seed=seed, convention=convention,
                        out=out, resamples=resamples, metrics=names, metric_args=settings, name=name,
-                       max_failure_rate=max_failure_rate)
+                       max_failure_rate=max_failure_rate, jobs=jobs)
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
         task = bar.add_task("generate", total=None)
@@ -75,6 +75,6 @@ def run_command(model, split, model_args, limit, batch_size, out, seed, name, ma
 
         names = parse_probes(probes)  # a bad name fails here, after the run is safely stored
         report = run_probes(outcome.run_dir, ",".join(names), ProbeSettings(
-            seed=seed, resamples=resamples, batch_size=batch_size, data_root=data_root, images=images))
+            seed=seed, resamples=resamples, batch_size=batch_size, data_root=data_root, images=images, jobs=jobs))
         print_report(report)
         click.echo(f"wrote {report.path}")

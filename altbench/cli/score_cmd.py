@@ -27,7 +27,7 @@ from altbench.cli.options import seed_option
 @max_failure_rate_option
 @scoring_options
 def score_command(predictions, split, out, seed, max_failure_rate, convention, resamples, data_root, images,
-                  metrics, metric_args, metrics_config):
+                  metrics, metric_args, metrics_config, jobs):
     """Score PREDICTIONS (altbench's predictions.jsonl, or the reference work's output with
     `response`/`chosen`/`idx`) against SPLIT, without loading any model (unless --metrics asks for
     model-based metrics).
@@ -40,7 +40,7 @@ def score_command(predictions, split, out, seed, max_failure_rate, convention, r
 
     names, settings = model_metric_settings(metrics, metric_args, metrics_config)
     run, scoring = score_file(ScoreConfig(predictions, split, convention, out, data_root, images, seed,
-                                          resamples, metrics=names, metric_args=settings))
+                                          resamples, metrics=names, metric_args=settings, jobs=jobs))
     print_results(run, scoring)
     click.echo(f"wrote {run.path}/results.json")
     exit_if_short(scoring, max_failure_rate, run.path / "results.json", retry=False)

@@ -12,11 +12,14 @@
 Items the metric could not score (NaN) are left out and counted (``unscored``). Intervals: items (or pairs)
 are resampled with replacement ``resamples`` times with a fixed seed, the statistic recomputed, and the 2.5 and
 97.5 percentiles taken; a resample where a statistic is undefined (e.g. constant scores) is skipped and the
-number of those is reported.
+number of those is reported. The resamples are drawn here, in order, from one seeded generator; the statistic
+is computed on them in pure tasks of :data:`RESAMPLES_PER_TASK` resamples (:func:`statistic_chunk`), which a
+starmap (:mod:`altbench.tasks`) may run anywhere: Kendall's tau of every resample is the costly part.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import warnings
@@ -26,6 +29,9 @@ from typing import Any
 import numpy as np
 
 from altbench.stats import defaults
+from altbench.tasks import IN_PROCESS, Starmap
+
+RESAMPLES_PER_TASK = 50  # fixed: no interval depends on it
 
 
 def kendall(x: Sequence[float], y: Sequence[float], variant: str) -> float:
@@ -48,14 +54,30 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
         return float(spearmanr(x, y).statistic)
 
 
-def _interval(stat: Callable[[np.ndarray], float], n: int, resamples: int, seed: int) -> dict[str, Any]:
+def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) item indices drawn with replacement, in order from one seeded generator (int32: the same
+    values, half the memory)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((resamples, n), dtype=np.int32 if n < 2**31 else np.int64)
+    for r in range(resamples):
+        out[r] = rng.integers(0, n, n)
+    return out
+
+
+def statistic_chunk(stat: Callable[[np.ndarray], float], indices: np.ndarray) -> list[float]:
+    """A task: ``stat`` on each row of item indices (``stat`` picklable when the task may run elsewhere)."""
+    return [stat(idx) for idx in indices]
+
+
+def _interval(stat: Callable[[np.ndarray], float], n: int, resamples: int, seed: int,
+              starmap: Starmap | None = None) -> dict[str, Any]:
     if resamples <= 0 or n < 2:
         return {"ci95": [None, None], "undefined_resamples": 0}
-    rng = np.random.default_rng(seed)
+    indices = resample_indices(n, resamples, seed)
+    tasks = [(stat, indices[a : a + RESAMPLES_PER_TASK]) for a in range(0, resamples, RESAMPLES_PER_TASK)]
     values = []
     undefined = 0
-    for _ in range(resamples):
-        v = stat(rng.integers(0, n, n))
+    for v in (v for part in (starmap or IN_PROCESS)(statistic_chunk, tasks) for v in part):
         if math.isfinite(v):
             values.append(v)
         else:
@@ -70,8 +92,13 @@ def _value(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def item_correlation(metric: Sequence[float], human: Sequence[float], resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED
-                     ) -> dict[str, Any]:
+def _kendall_at(m: np.ndarray, h: np.ndarray, variant: str, idx: np.ndarray) -> float:
+    return kendall(m[idx], h[idx], variant)
+
+
+def item_correlation(metric: Sequence[float], human: Sequence[float], resamples: int = defaults.METAEVAL_RESAMPLES,
+                     seed: int = defaults.SEED, starmap: Starmap | None = None) -> dict[str, Any]:
+    """Kendall tau-b and tau-c with their intervals; ``starmap``: where the resamples' taus are computed."""
     m = np.asarray(metric, dtype=np.float64)
     h = np.asarray(human, dtype=np.float64)
     ok = np.isfinite(m)
@@ -80,7 +107,7 @@ def item_correlation(metric: Sequence[float], human: Sequence[float], resamples:
     for variant in ("b", "c"):
         out[f"kendall_tau_{variant}"] = {
             "value": _value(kendall(m, h, variant)),
-            **_interval(lambda idx, v=variant: kendall(m[idx], h[idx], v), len(m), resamples, seed)}
+            **_interval(functools.partial(_kendall_at, m, h, variant), len(m), resamples, seed, starmap)}
     return out
 
 

@@ -37,9 +37,10 @@ def _units(judgments: Sequence[Judgment]) -> list[tuple[str, Judgment, str]]:
 
 
 def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metrics: Sequence[str],
-                metric_args: Mapping[str, Any] | None, required: bool = True
+                metric_args: Mapping[str, Any] | None, required: bool = True, executor: Any = None
                 ) -> tuple[dict[str, list[float]], dict[str, dict], list[str]]:
-    """(metric key -> per-unit score, metric key -> {signature, higher_is_better}, notes)."""
+    """(metric key -> per-unit score, metric key -> {signature, higher_is_better}, notes); ``executor``: the
+    command's worker processes for the scoring (:mod:`altbench.executor`)."""
     from altbench.data.demo import INSTRUCTION
     from altbench.data.items import Item
     from altbench.data.splits import Split
@@ -67,7 +68,7 @@ def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metri
     if conventions and all(j.references for j in judgments):
         records = {uid: PredictionRecord(uid, text, None) for uid, _, text in units}
         convention = "both" if set(conventions) == {"paper", "coco"} else conventions[0]
-        scored = score_split(split, records, convention, [u for u, _, _ in units],
+        scored = score_split(split, records, convention, [u for u, _, _ in units], executor=executor,
                              resamples=1)  # only the per-item scores are used: no interval needed
         for key, m in scored.metrics.items():
             if not key.startswith("diag/"):
@@ -92,8 +93,20 @@ def score_units(judgments: Sequence[Judgment], conventions: Sequence[str], metri
 def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] = ("paper",),
                   metrics: Sequence[str] = (), metric_args: Mapping[str, Any] | None = None,
                   resamples: int = defaults.METAEVAL_RESAMPLES, seed: int = defaults.SEED,
-                  source: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-ready result (schema ``altbench-meta-eval/1``, see docs/meta-eval.md)."""
+                  source: Mapping[str, Any] | None = None, jobs: int | None = 1) -> dict[str, Any]:
+    """The JSON-ready result (schema ``altbench-meta-eval/1``, see docs/meta-eval.md). ``jobs``: worker
+    processes for the scoring and the resamples' Kendall taus (:mod:`altbench.executor`; changes no number): 1
+    (default) none, None the usable cores."""
+    from altbench.executor import Executor
+    from altbench.run.scoring import warm_up_tasks
+
+    with Executor(jobs, warm_up_tasks(conventions)) as executor:
+        return _meta_evaluate(judgments, conventions, metrics, metric_args, resamples, seed, source, executor)
+
+
+def _meta_evaluate(judgments: Sequence[Judgment], conventions: Sequence[str], metrics: Sequence[str],
+                   metric_args: Mapping[str, Any] | None, resamples: int, seed: int,
+                   source: Mapping[str, Any] | None, executor: Any) -> dict[str, Any]:
     from altbench.metaeval import judged_pairs
 
     if not judgments:
@@ -101,7 +114,8 @@ def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] =
     pair_judge = judged_pairs.pairwise_judge_options(metrics, metric_args)
     per_unit, unit_args = (metrics, metric_args) if pair_judge is None else \
         judged_pairs.other_metrics(metrics, metric_args)
-    raw, info, notes = score_units(judgments, conventions, per_unit, unit_args, required=pair_judge is None)
+    raw, info, notes = score_units(judgments, conventions, per_unit, unit_args, required=pair_judge is None,
+                                   executor=executor)
     units = _units(judgments)
     index = {uid: k for k, (uid, _, _) in enumerate(units)}
     score_js = [j for j in judgments if isinstance(j, ScoreJudgment)]
@@ -112,7 +126,8 @@ def meta_evaluate(judgments: Sequence[Judgment], *, conventions: Sequence[str] =
         entry: dict[str, Any] = dict(info[key])
         if score_js:
             ms = [values[index[j.id]] for j in score_js]
-            entry["item"] = agreement.item_correlation(ms, [j.human for j in score_js], resamples, seed)
+            entry["item"] = agreement.item_correlation(ms, [j.human for j in score_js], resamples, seed,
+                                                       executor.starmap)
             with_model = [(m, j) for m, j in zip(ms, score_js) if j.model is not None]
             if len({j.model for _, j in with_model}) >= 2:
                 entry["system"] = agreement.system_correlation(

@@ -21,6 +21,13 @@ the light submodules shared (one ``nltk.data.path``, one set of classes):
 ``tests/test_nltk_light.py`` checks that a full nltk works afterwards in the same process. When nltk
 is already imported, or the light import fails (say a future nltk whose submodules need its ``__init__``),
 :func:`module` is an ordinary import.
+
+Why it stays with the executor's worker processes (:mod:`altbench.executor`): they do not make it unnecessary.
+With ``--jobs 1`` (or one usable core) the paper convention runs in this process, and with workers their fork
+server imports these modules once for all of them; either way a plain ``import nltk`` would cost that
+interpreter its 0.7 s. And it cannot be done without ``sys.modules``: nltk's own modules import their package
+(``from nltk import pathsec``, ``nltk.data`` inside the tokenizers), so loading the files under other names
+would give a second ``nltk`` (another ``nltk.data.path``, other classes) beside any real one.
 """
 
 from __future__ import annotations

@@ -39,9 +39,10 @@ class RelianceTest:
                 "significant": self.significant}
 
 
-def compare_reliance(a: Any, b: Any, policy: Any) -> list[RelianceTest]:
+def compare_reliance(a: Any, b: Any, policy: Any, starmap: Any = None) -> list[RelianceTest]:
     """Reliance of ``b`` minus ``a`` (two :class:`~altbench.stats.comparable.LoadedRun`), for each summary
-    both runs' probes.json report; empty when either run has no probes."""
+    both runs' probes.json report; empty when either run has no probes. ``starmap``: where the resampling
+    chunks are computed (:mod:`altbench.tasks`; default here)."""
     from altbench.stats.bootstrap import StatBlock
     from altbench.stats.paired import compare_pairs, holm
 
@@ -59,7 +60,7 @@ def compare_reliance(a: Any, b: Any, policy: Any) -> list[RelianceTest]:
         blocks = [[StatBlock(np.array([1.0 - sa[i] for i in ids]).reshape(-1, 1))],
                   [StatBlock(np.array([1.0 - sb[i] for i in ids]).reshape(-1, 1))]]
         ((r,),) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials,
-                                seed=policy.seed, level=policy.level)
+                                seed=policy.seed, level=policy.level, starmap=starmap)
         raw.append((kind, probe, len(ids), blocks[0][0].value(), blocks[1][0].value(), r))
     adjusted = holm([r.p_permutation for *_, r in raw])
     return [RelianceTest(a.label, b.label, kind, probe, n, va, vb, r.delta, (r.ci_low, r.ci_high), r.p_permutation,

@@ -24,6 +24,7 @@ import numpy as np
 
 from altbench.data.location import DataLocation, recorded_location
 from altbench.errors import AltbenchError, DataError
+from altbench.executor import Executor
 from altbench.probes.counterfactuals import DESCRIPTIONS, PROBES, Counterfactual
 from altbench.probes.results import (
     PROBES_DIR,
@@ -39,6 +40,7 @@ from altbench.probes.results import (
 from altbench.results import RunResults
 from altbench.results.store import read_json, resolve
 from altbench.stats import defaults
+from altbench.tasks import Starmap
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class ProbeSettings:
     batch_size: int = 8
     data_root: Path | None = None
     images: Path | None = None
+    jobs: int | None = 1  # worker processes (altbench.executor; None: the usable cores); changes no number
 
     def policy(self):
         from altbench.stats.engine import Policy
@@ -124,8 +127,9 @@ def probed_run(run_dir: Path | str, settings: ProbeSettings) -> ProbedRun:
 
 
 def run_probe(base: ProbedRun, name: str, settings: ProbeSettings, out: Path | None = None,
-              progress: Callable[[int, int], None] | None = None):
-    """Generate and score one probe of ``base`` into ``out/probes/<name>`` (default out: the run folder)."""
+              progress: Callable[[int, int], None] | None = None, executor: Executor | None = None):
+    """Generate and score one probe of ``base`` into ``out/probes/<name>`` (default out: the run folder).
+    ``executor``: the command's worker processes for the scoring (default: ``settings.jobs``, for this call)."""
     from altbench.data.splits import load_split
     from altbench.run.runner import RunConfig, run
 
@@ -142,8 +146,8 @@ def run_probe(base: ProbedRun, name: str, settings: ProbeSettings, out: Path | N
                        batch_size=settings.batch_size, seed=int(fp.get("seed") or 0),
                        convention=headline.convention, out=(out or base.folder) / PROBES_DIR / name,
                        resamples=int(headline.bootstrap.get("resamples") or settings.resamples),
-                       counterfactual=counterfactual)
-    outcome = run(config, progress=progress)
+                       counterfactual=counterfactual, jobs=settings.jobs)
+    outcome = run(config, progress=progress, executor=executor)
     if counterfactual.donors is not None:  # which context each item got, for the report and for audit
         from altbench.io import write_json_atomic
 
@@ -158,17 +162,19 @@ def probe(run_dir: Path | str, probes: str | Sequence[str] | None = None, settin
     ``out``: where the probe folders and probes.json go (default: the run folder itself).
     """
     from altbench.run.runner import Shard
+    from altbench.run.scoring import conventions_for, warm_up_tasks
 
     settings = settings or ProbeSettings()
     names = parse_probes(probes)
     base = probed_run(run_dir, settings)
     target = Path(out) if out is not None else base.folder
-    for name in names:
-        run_probe(base, name, settings, target,
-                  (lambda d, t, n=name: progress(n, d, t)) if progress else None)
-    if not Shard.from_env().main:  # under accelerate: the main process measures and writes
-        return read_probes(target / PROBES_FILE) if (target / PROBES_FILE).is_file() else _empty(base)
-    return measure(base.folder, settings, target)
+    with Executor(settings.jobs, warm_up_tasks(conventions_for(base.results.headline.convention))) as executor:
+        for name in names:
+            run_probe(base, name, settings, target,
+                      (lambda d, t, n=name: progress(n, d, t)) if progress else None, executor)
+        if not Shard.from_env().main:  # under accelerate: the main process measures and writes
+            return read_probes(target / PROBES_FILE) if (target / PROBES_FILE).is_file() else _empty(base)
+        return measure(base.folder, settings, target, executor.starmap)
 
 
 def _empty(base: ProbedRun) -> ProbeReport:
@@ -177,9 +183,10 @@ def _empty(base: ProbedRun) -> ProbeReport:
 
 
 # ------------------------------------------------------------------------------------------ measuring
-def measure(run_dir: Path | str, settings: ProbeSettings | None = None, out: Path | str | None = None
-            ) -> ProbeReport:
-    """Compare every finished probe folder under ``out/probes/`` with the run; write ``out/probes.json``."""
+def measure(run_dir: Path | str, settings: ProbeSettings | None = None, out: Path | str | None = None,
+            starmap: Starmap | None = None) -> ProbeReport:
+    """Compare every finished probe folder under ``out/probes/`` with the run; write ``out/probes.json``.
+    ``starmap``: where the resampling chunks are computed (:mod:`altbench.tasks`; default here)."""
     from altbench.io import write_json_atomic
     from altbench.publish.labels import headline as headline_of
     from altbench.run.predictions import read as read_predictions
@@ -202,12 +209,12 @@ def measure(run_dir: Path | str, settings: ProbeSettings | None = None, out: Pat
         ids = [i for i in original.run.headline.rows() if i in outputs and outputs[i].error is None
                and originals.get(i) is not None and originals[i].error is None]
         changed, similarity = _reference_free([originals[i].prediction for i in ids],
-                                              [outputs[i].prediction for i in ids], settings)
+                                              [outputs[i].prediction for i in ids], settings, starmap)
         meta = read_json(pfolder / "run.json")
         results[name] = ProbeResult(
             name, DESCRIPTIONS[name], pfolder.relative_to(target).as_posix(), str(meta.get("run_id") or ""),
             len(ids), {k: int(probed.run.headline.counts.get(k, 0)) for k in ("scored", "failed", "missing")},
-            changed, similarity, _metrics(original, probed, policy))
+            changed, similarity, _metrics(original, probed, policy, starmap))
     reliance = {}
     for kind, name in RELIANCE_PROBES.items():
         if name in results:
@@ -229,8 +236,8 @@ def measure(run_dir: Path | str, settings: ProbeSettings | None = None, out: Pat
     return report
 
 
-def _reference_free(originals: Sequence[str], probed: Sequence[str], settings: ProbeSettings
-                    ) -> tuple[Estimate, Estimate]:
+def _reference_free(originals: Sequence[str], probed: Sequence[str], settings: ProbeSettings,
+                    starmap: Starmap | None = None) -> tuple[Estimate, Estimate]:
     """(share of outputs that changed, mean similarity of probed to original output), each with its
     percentile bootstrap interval over the paired items (the resampling of altbench.stats)."""
     from altbench.metrics.paper.rouge import rouge_l
@@ -241,17 +248,17 @@ def _reference_free(originals: Sequence[str], probed: Sequence[str], settings: P
     same = np.array([a.strip() == b.strip() for a, b in zip(originals, probed)], dtype=float)
     sim = np.array([1.0 if s else rouge_l(b, a) for s, a, b in zip(same, originals, probed)], dtype=float)
     blocks = [StatBlock((1.0 - same).reshape(-1, 1)), StatBlock(sim.reshape(-1, 1))]
-    draws = replicates(blocks, Multinomial(settings.resamples, settings.seed))
+    draws = replicates(blocks, Multinomial(settings.resamples, settings.seed), starmap)
     lo, hi = percentile_interval(draws, settings.level)
     values = [float(b.value()) for b in blocks]
     return (Estimate(values[0], (float(lo[0]), float(hi[0]))), Estimate(values[1], (float(lo[1]), float(hi[1]))))
 
 
-def _metrics(original, probed, policy) -> dict[str, ProbeMetric]:
+def _metrics(original, probed, policy, starmap: Starmap | None = None) -> dict[str, ProbeMetric]:
     """Every metric both report, original minus probe, by :func:`altbench.stats.engine.analyse_pair`."""
     from altbench.stats.engine import analyse_pair
 
-    analysis = analyse_pair(probed, original, policy)  # b - a = original - probe
+    analysis = analyse_pair(probed, original, policy, starmap=starmap)  # b - a = original - probe
     out: dict[str, ProbeMetric] = {}
     for key, t in analysis.tests.items():
         r = t.test

@@ -18,6 +18,7 @@ from altbench.publish.html import (
 from altbench.publish.runs import RunData, SplitGroup, slugify
 from altbench.stats import defaults
 from altbench.stats.engine import Policy
+from altbench.tasks import Starmap
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class LeaderboardConfig:
     resamples: int = defaults.RESAMPLES  # bootstrap resamples of the engine (intervals of the differences)
     trials: int = defaults.TRIALS  # permutation trials of the engine (the p-values that decide the ranks)
     seed: int = defaults.SEED
+    jobs: int | None = 1  # worker processes of the pair analyses (altbench.executor; None: the usable cores)
     names: dict[Path, str] = field(default_factory=dict)  # display names by run folder, over the runs' own
     committed: bool = False  # this is leaderboards/build.sh rebuilding the committed site (see site_files)
 
@@ -71,7 +73,7 @@ def model_page(run: RunData) -> str:
 class SplitView:
     """A split group with what its pages need: rankings and the ordered metric keys."""
 
-    def __init__(self, group: SplitGroup, cfg: LeaderboardConfig) -> None:
+    def __init__(self, group: SplitGroup, cfg: LeaderboardConfig, starmap: Starmap | None = None) -> None:
         self.g = group
         self.item_pages: dict[str, str] = {}  # item id -> its page in <split>/items/ (set by the site's builder)
         keys: list[str] = []
@@ -80,7 +82,7 @@ class SplitView:
         self.keys = labels.metric_order(keys)
         self.quality = [k for k in self.keys if labels.is_quality(k)]
         self.headline = labels.headline(self.keys)
-        analyses = ranks.analyse_group(group.runs, cfg.policy)
+        analyses = ranks.analyse_group(group.runs, cfg.policy, starmap)
         self.rankings = {k: ranks.rank_metric(group.runs, k, analyses, cfg.policy) for k in self.quality}
         # models in headline order: rank, then value (best first), then name
         self.runs = sorted(group.runs, key=self._order)

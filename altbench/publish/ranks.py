@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from altbench.publish.runs import RunData
 from altbench.stats.comparable import LoadedRun
 from altbench.stats.engine import PairAnalysis, Policy, analyse_pairs
+from altbench.tasks import Starmap
 
 METHOD = Policy.DESCRIPTION
 
@@ -67,12 +68,14 @@ def view(run: RunData) -> LoadedRun:
     return LoadedRun(run.path, run.run, run.label)
 
 
-def analyse_group(runs: list[RunData], policy: Policy) -> dict[tuple[str, str], PairAnalysis]:
-    """Every pair of models of a split, analysed once (labels must be unique within the group)."""
+def analyse_group(runs: list[RunData], policy: Policy, starmap: Starmap | None = None
+                  ) -> dict[tuple[str, str], PairAnalysis]:
+    """Every pair of models of a split, analysed once (labels must be unique within the group); ``starmap``:
+    where the resampling chunks are computed (:mod:`altbench.tasks`; default here)."""
     views = [view(r) for r in runs if any(s.scores_path and s.scores_path.is_file() for s in r.run.scorings.values())]
     pairs = list(itertools.combinations(range(len(views)), 2))
     # all pairs at once: the heavy sums are made once per run (altbench.stats.products), not once per pair
-    analyses = analyse_pairs(views, pairs, policy)
+    analyses = analyse_pairs(views, pairs, policy, starmap=starmap)
     return {(views[i].label, views[j].label): analysis for (i, j), analysis in zip(pairs, analyses)}
 
 

@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 
 from altbench.errors import AltbenchError
+from altbench.executor import Executor
 from altbench.publish import labels, ranks
 from altbench.publish.detail_pages import metric_page_html
 from altbench.publish.html import (
@@ -76,7 +77,8 @@ def build_leaderboard(cfg: LeaderboardConfig) -> BuildResult:
         attach_items(g, cfg.data_root, cfg.image_dir)
     thumbs = Thumbnails(enabled=cfg.images)
     site = Site()
-    prepared = [SplitView(g, cfg) for g in groups]
+    with Executor(cfg.jobs) as executor:  # the pair analyses' resampling chunks
+        prepared = [SplitView(g, cfg, executor.starmap) for g in groups]
     for pg in prepared:
         pg.item_pages = plan_item_pages(pg)
     index_page(site, prepared, cfg)

@@ -16,12 +16,19 @@ from altbench.data.location import absolute, recorded_location
 from altbench.data.reload import reload_split
 from altbench.data.splits import load_split
 from altbench.errors import AltbenchError, DataError
-from altbench.helper import second_core
+from altbench.executor import Executor
 from altbench.results import RunResults, Scoring
 from altbench.results.store import read_json
 from altbench.run import predictions as pred_store
 from altbench.run.results import store_scoring, utc_now
-from altbench.run.scoring import check_ids, check_model_metrics, conventions_for, score_split, warm_up_tasks
+from altbench.run.scoring import (
+    PARALLEL_MIN_ITEMS,
+    check_ids,
+    check_model_metrics,
+    conventions_for,
+    score_split,
+    warm_up_tasks,
+)
 from altbench.stats import defaults
 
 
@@ -37,6 +44,7 @@ class ScoreConfig:
     resamples: int = defaults.RESAMPLES
     metrics: tuple[str, ...] = ()  # model-based metrics by name (clipscore, refclipscore, bertscore, judge)
     metric_args: dict[str, Any] = field(default_factory=dict)
+    jobs: int | None = 1  # worker processes (altbench.executor; 1: none, None: the usable cores)
 
 
 def owning_run(predictions: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -50,8 +58,9 @@ def owning_run(predictions: Path) -> tuple[Path, dict[str, Any]] | None:
     return predictions.parent, data
 
 
-def score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
-    """Score a predictions file against a split; returns (the run with every scoring, the new scoring)."""
+def score_file(config: ScoreConfig, executor: Executor | None = None) -> tuple[RunResults, Scoring]:
+    """Score a predictions file against a split; returns (the run with every scoring, the new scoring).
+    ``executor``: the command's worker processes (default: ``config.jobs`` of them, for this call)."""
     # Loading, scoring and storing make millions of small objects and no garbage cycles to speak of; the
     # cyclic collector would only rescan them, more often the larger the scoring (20% of a 200,000-item
     # split's load time). Model-based metrics (torch, transformers) do make cycles: collector left on.
@@ -59,9 +68,12 @@ def score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
     if not config.metrics:
         gc.disable()
     try:
-        # a large file: start the helper process now, so that it is ready when the split is loaded
-        with second_core(_lines(config.predictions), warm_up_tasks(conventions_for(config.convention))):
-            return _score_file(config)
+        if executor is not None:
+            return _score_file(config, executor)
+        with Executor(config.jobs, warm_up_tasks(conventions_for(config.convention))) as own:
+            if _lines(config.predictions) >= PARALLEL_MIN_ITEMS:
+                own.start()  # a large file: the workers start and warm up while the split is loaded
+            return _score_file(config, own)
     finally:
         if enabled:
             gc.enable()
@@ -89,7 +101,7 @@ def _load_split(config: ScoreConfig, run_meta: dict[str, Any] | None):
     return load_split(config.split, config.data_root, config.images)
 
 
-def _score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
+def _score_file(config: ScoreConfig, executor: Executor) -> tuple[RunResults, Scoring]:
     started = utc_now()
     check_model_metrics(config.metrics, config.metric_args)
     owner = owning_run(config.predictions)
@@ -121,8 +133,8 @@ def _score_file(config: ScoreConfig) -> tuple[RunResults, Scoring]:
         model = {"name": fp.get("model", config.predictions.stem), "target": fp.get("target"),
                  "fingerprint": fp or None, "predictions": str(config.predictions), "display_name": meta.get("name")}
     scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
-                         metrics=config.metrics, metric_args=config.metric_args,
-                         meanwhile=split.sha256)  # the results need the split's hash: made while the helper works
+                         metrics=config.metrics, metric_args=config.metric_args, executor=executor,
+                         meanwhile=split.sha256)  # the results need the split's hash: made while workers work
     return store_scoring(folder, run_id=run_id, model=model, split=split, scored=scored, started=started,
                          evaluated_ids=ids, convention=config.convention, seed=config.seed,
                          resamples=config.resamples, limit=None, model_metrics=config.metrics,

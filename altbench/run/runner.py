@@ -24,6 +24,7 @@ from altbench.data.images import ImageLoadError, load_image
 from altbench.data.items import Item
 from altbench.data.splits import Split, load_split
 from altbench.errors import AltbenchError
+from altbench.executor import Executor
 from altbench.io import write_json_atomic
 from altbench.models.base import Adapter, Generation
 from altbench.models.registry import REGISTRY, ModelEntry
@@ -32,7 +33,7 @@ from altbench.results.model import short_model_name
 from altbench.run import predictions as pred_store
 from altbench.run.lock import hold_run_folder
 from altbench.run.results import key_for, store_scoring, utc_now
-from altbench.run.scoring import check_model_metrics, conventions_for, score_split
+from altbench.run.scoring import check_model_metrics, conventions_for, score_split, warm_up_tasks
 from altbench.stats import defaults
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class RunConfig:
     # a probe (altbench.probes): maps each batch's (items, images) to the probed ones before generation, and
     # extends the fingerprint with its settings (see altbench.probes.counterfactuals.Counterfactual)
     counterfactual: Any = None
+    jobs: int | None = 1  # worker processes of the scoring (altbench.executor; None: the usable cores)
 
 
 @dataclass
@@ -109,7 +111,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
-def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
+def run(config: RunConfig, progress: Progress | None = None, executor: Executor | None = None) -> RunOutcome:
+    """Generate what the run folder lacks, then score. ``executor``: the command's worker processes for the
+    scoring (default: ``config.jobs`` of them, started for the scoring only)."""
     conventions_for(config.convention)  # fail on a bad convention before any generation
     check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
@@ -129,7 +133,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunOutcome:
         if shard.main:  # one writer per folder; the other ranks of a launch work under their main rank's lock
             _check_owner(run_dir, fp, rid)  # a folder of another run is refused before anything is written
             held.enter_context(hold_run_folder(run_dir))
-        return _generate_and_score(config, progress, split, items, shard, entry, adapter, fp, rid, run_dir)
+        return _generate_and_score(config, progress, split, items, shard, entry, adapter, fp, rid, run_dir,
+                                   executor)
 
 
 def check_failure_rate(rate: float) -> None:
@@ -138,8 +143,8 @@ def check_failure_rate(rate: float) -> None:
 
 
 def _generate_and_score(config: RunConfig, progress: Progress | None, split: Split, items: list[Item],
-                        shard: Shard, entry: ModelEntry, adapter: Adapter, fp: dict, rid: str, run_dir: Path
-                        ) -> RunOutcome:
+                        shard: Shard, entry: ModelEntry, adapter: Adapter, fp: dict, rid: str, run_dir: Path,
+                        executor: Executor | None) -> RunOutcome:
     pred_path = run_dir / "predictions.jsonl"
     provenance = {"environment": adapter.environment(), "name": config.name,
                   "default_name": short_model_name(entry.name),
@@ -180,8 +185,11 @@ def _generate_and_score(config: RunConfig, progress: Progress | None, split: Spl
     shard.merge(run_dir, pred_path, items)
 
     records = pred_store.read(pred_path) if pred_path.exists() else {}
-    scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
-                         metrics=config.metrics, metric_args=config.metric_args)
+    with contextlib.ExitStack() as scope:
+        if executor is None:
+            executor = scope.enter_context(Executor(config.jobs, warm_up_tasks(conventions_for(config.convention))))
+        scored = score_split(split, records, config.convention, ids, resamples=config.resamples, seed=config.seed,
+                             metrics=config.metrics, metric_args=config.metric_args, executor=executor)
     run_results, scoring = store_scoring(
         run_dir, run_id=rid, split=split, scored=scored, started=started, **settings,
         model={"name": entry.name, "target": entry.target, "fingerprint": fp, "display_name": display_name})

@@ -16,9 +16,9 @@ from typing import Any
 
 from altbench.data.splits import Split
 from altbench.errors import AltbenchError, DataError
-from altbench.helper import HelperError, current, second_core
+from altbench.executor import Executor
 from altbench.metrics.base import MetricScores
-from altbench.metrics.diagnostics import score_diagnostics
+from altbench.metrics.diagnostics import score_diagnostics, submit_diagnostics
 from altbench.run.predictions import PredictionRecord
 from altbench.stats import defaults
 from altbench.stats.bootstrap import bootstrap_ci
@@ -28,6 +28,10 @@ CONVENTIONS = {
     "coco": "altbench.metrics.coco:score_coco",
 }
 CONVENTION_CHOICES = ("paper", "coco", "both")
+# A scoring of this many items or more starts the executor's workers at once (smaller ones start them only
+# for a starmap of many tasks, executor.MIN_TASKS): they take a few tenths of a second to start and warm up.
+# Work size only: no number depends on where the work runs.
+PARALLEL_MIN_ITEMS = 2000
 
 
 @dataclass
@@ -76,11 +80,15 @@ def score_split(
     metrics: Sequence[str] = (),
     metric_args: Mapping[str, Any] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    executor: Executor | None = None,
 ) -> ScoredRun:
     """Score the items of ``split`` (or its subset ``item_ids``) from their prediction records.
 
-    ``meanwhile``: work of the caller to do while the helper process computes its bootstrap chunks (see
-    :func:`~altbench.stats.bootstrap.weighted_sums`; at most once, maybe not at all).
+    ``executor``: the command's worker processes (:mod:`altbench.executor`), which get the blocks of items,
+    the diagnostics and the bootstrap's chunks, and sets how many METEOR JVMs may share the coco lines (one
+    per worker); None: everything here, one JVM. ``meanwhile``: work of the caller to do while the
+    bootstrap's chunks are computed (see :func:`~altbench.stats.bootstrap.weighted_sums`; once, when any item
+    is scored).
 
     ``metrics`` names model-based metrics (``clipscore``, ``refclipscore``, ``bertscore``, ``judge``), keyed
     ``model/<name>``; ``metric_args`` configures them (``{"clipscore": {"model": PATH}}``).
@@ -99,10 +107,12 @@ def score_split(
         else:
             scored.append((item, rec.prediction))
     convs = conventions_for(convention)
-    # a large scoring: a second interpreter takes shares of the item-level metrics and the bootstrap
-    with second_core(len(scored), warm_up_tasks(convs)):
-        scores, model_out = _score_items(split, scored, convs, metrics, metric_args)
-        ci = bootstrap_ci(scores, resamples=resamples, seed=seed, meanwhile=meanwhile) if scored else {}
+    if executor is not None and len(scored) >= PARALLEL_MIN_ITEMS:
+        executor.start()
+    scores, model_out = _score_items(split, scored, convs, metrics, metric_args, executor)
+    starmap = executor.starmap if executor is not None else None
+    ci = (bootstrap_ci(scores, resamples=resamples, seed=seed, starmap=starmap, meanwhile=meanwhile)
+          if scored else {})
     blank = split.empty_reference_ids
     empty_refs = [item.id for item, _ in scored if item.id in blank] if blank else []
     counts = {
@@ -114,7 +124,8 @@ def score_split(
 
 
 def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence[str],
-                 metric_args: Mapping[str, Any] | None) -> tuple[dict[str, MetricScores], Any]:
+                 metric_args: Mapping[str, Any] | None, executor: Executor | None
+                 ) -> tuple[dict[str, MetricScores], Any]:
     """{key: MetricScores} of every convention, the diagnostics and the model metrics; the model output."""
     scores: dict[str, MetricScores] = {}
     if not scored:
@@ -123,17 +134,14 @@ def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence
     preds = [pred for _, pred in scored]
     df_refs = [item.references for item in split.items]
     contexts = [item.context for item, _ in scored]
-    helper = current()  # a large scoring: the diagnostics in the helper process, meanwhile
-    diag = helper.submit("altbench.metrics.diagnostics:score_diagnostics", preds, contexts) if helper else None
+    starmap = executor.starmap if executor is not None else None
+    diag = submit_diagnostics(preds, contexts, starmap)  # with workers, computed there while the conventions run
     for conv in convs:
-        fn = _scorer(conv)
-        for name, m in fn(refs, preds, df_references=df_refs).items():
+        # paper: its blocks of items go to the workers; coco: one METEOR JVM per worker (each a shard of lines)
+        parallel = {"starmap": starmap} if conv == "paper" else {"meteor_jvms": executor.jobs if executor else 1}
+        for name, m in _scorer(conv)(refs, preds, df_references=df_refs, **parallel).items():
             scores[f"{conv}/{name}"] = m
-    try:
-        diagnostics = diag.result() if diag is not None else score_diagnostics(preds, contexts)
-    except HelperError:
-        diagnostics = score_diagnostics(preds, contexts)
-    for name, m in diagnostics.items():
+    for name, m in score_diagnostics(preds, contexts, pending=diag).items():
         scores[f"diag/{name}"] = m
     model_out = None
     if metrics:
@@ -145,7 +153,7 @@ def _score_items(split: Split, scored: list, convs: list[str], metrics: Sequence
 
 
 def warm_up_tasks(conventions: Sequence[str]) -> tuple[str, ...]:
-    """What the helper process can load while this one gets ready (imports, the WordNet table)."""
+    """What each worker process loads when it starts, while this one gets ready (the WordNet table...)."""
     return ("altbench.metrics.paper.items:warm_up",) if "paper" in conventions else ()
 
 

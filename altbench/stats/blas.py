@@ -5,7 +5,7 @@ which each sum is accumulated: with two or more BLAS threads, the column of one 
 differs in its last bits from the same column in ``W @ [S_1 | S_2]``. The bootstrap's intervals (and their
 equality with the per-pair computation) would then depend on which other runs a leaderboard holds, and on the
 machine's core count. :func:`single_threaded` sets numpy's OpenBLAS to one thread for the duration (the chunks
-are spread over threads by :mod:`altbench.stats.bootstrap` itself) and restores it after; where numpy's BLAS is
+are spread over worker processes by :mod:`altbench.executor`) and restores it after; where numpy's BLAS is
 not an OpenBLAS found in this process (another BLAS, another OS), it does nothing.
 """
 

@@ -11,25 +11,24 @@ Everything here is one operation, ``weights @ stats``: a (replicates, n_items) w
 Corpus-level metrics (coco BLEU, METEOR) are thus re-aggregated from resampled per-item statistics, never
 averaged from per-item scores; CIDEr's per-item scores already use the whole split's document frequencies,
 which stay fixed. Weights are produced in fixed chunks of rows, chunk ``i`` from its own generator
-``Generator(SFC64(SeedSequence(seed, spawn_key=(stream, i))))``, so a seed gives the same numbers whatever the
-number of threads that compute the chunks.
+``Generator(SFC64(SeedSequence(seed, spawn_key=(stream, i))))``, and each chunk is a pure task
+(:func:`chunk_sums`), so a seed gives the same numbers wherever and in whatever order the chunks are computed
+(the caller passes a starmap, :mod:`altbench.tasks`, to spread them over processes).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from altbench.helper import HelperError, current
 from altbench.metrics.base import AGGREGATORS, Aggregator, MetricScores
 from altbench.stats import defaults
 from altbench.stats.blas import single_threaded
+from altbench.tasks import IN_PROCESS, Starmap
 
 METHOD = "percentile"
 CHUNK_ELEMENTS = 1 << 22  # weights per chunk (32 MiB of float64); fixes the chunking, hence the numbers
@@ -115,33 +114,19 @@ def rows_per_chunk(n: int, replicates: int) -> int:
     return max(1, min(replicates, CHUNK_ELEMENTS // max(n, 1)))
 
 
-def default_threads() -> int:
-    """Worker threads for the chunks: the idle cores (usable cores minus the load average), at most 8 and
-    at most ``OMP_NUM_THREADS`` when that is set. Only speed depends on it, never the numbers."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        idle = cores - math.ceil(os.getloadavg()[0] - 0.5)  # a busy machine: do not oversubscribe it
-    except (AttributeError, OSError):
-        idle = cores
-    omp = os.environ.get("OMP_NUM_THREADS", "")
-    cap = int(omp) if omp.isdigit() and int(omp) > 0 else 8
-    return max(1, min(idle, cores, cap))
+def chunk_count(n: int, replicates: int) -> int:
+    """How many chunks of rows the weights of ``replicates`` resamples of ``n`` items come in."""
+    return math.ceil(replicates / rows_per_chunk(n, replicates)) if replicates else 0
 
 
-HELPER_MIN_DRAWS = 1 << 25  # items x replicates from which the scoring's helper process takes chunks
-
-
-def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None,
+def weighted_sums(stats: np.ndarray, scheme: Scheme, starmap: Starmap | None = None,
                   meanwhile: Callable[[], object] | None = None) -> np.ndarray:
     """``W @ stats`` for every row of the scheme's weights: (replicates, k), computed chunk by chunk.
 
-    During a large scoring with a helper process (:mod:`altbench.helper`), the helper computes the first
-    ~55% of the chunks: each chunk's weights come from its own generator, so where it is computed
-    changes no number. ``meanwhile``: other work of the caller (short), run at most once while the helper
-    computes; without a helper, before the chunks.
+    Each chunk is a task, :func:`chunk_sums` (its weights come from its own generator), handed to
+    ``starmap`` (:mod:`altbench.tasks`; default: here, one after another): where a chunk is computed changes
+    no number. ``meanwhile``: other work of the caller, run once after the chunks are handed out and before
+    their results are collected (with worker processes, while they compute).
     """
     stats = np.ascontiguousarray(stats, dtype=np.float64)
     n, k = stats.shape
@@ -149,51 +134,32 @@ def weighted_sums(stats: np.ndarray, scheme: Scheme, threads: int | None = None,
     out = np.empty((total, k))
     if total == 0 or n == 0:
         out[...] = 0.0
+        if meanwhile is not None:
+            meanwhile()
         return out
     rows = rows_per_chunk(n, total)
-    n_chunks = math.ceil(total / rows)
-    helper = current() if n * total >= HELPER_MIN_DRAWS and n_chunks >= 2 else None
-    # the helper's share: a little over half (with half, this process, the one with other work, was the last)
-    first = (n_chunks * 11) // 20 if helper is not None else 0
-    pending = helper.submit("altbench.stats.bootstrap:chunk_sums", stats, scheme, 0, first) if first else None
+    parts = (starmap or IN_PROCESS)(chunk_sums, [(stats, scheme, i, i + 1) for i in range(chunk_count(n, total))])
     if meanwhile is not None:
         meanwhile()
-    _sums_into(out, stats, scheme, range(first, n_chunks), threads)
-    if pending is not None:
-        try:
-            out[: first * rows] = pending.result()
-        except HelperError:
-            _sums_into(out, stats, scheme, range(first), threads)
+    for i, part in enumerate(parts):
+        out[i * rows : i * rows + len(part)] = part
     return out
 
 
 def chunk_sums(stats: np.ndarray, scheme: Scheme, first: int, stop: int) -> np.ndarray:
-    """Rows of ``W @ stats`` of chunks ``first..stop-1`` (a task of the helper process)."""
-    total = scheme.replicates
-    rows = rows_per_chunk(len(stats), total)
-    out = np.empty((total, stats.shape[1]))
-    _sums_into(out, stats, scheme, range(first, stop), None)
-    return out[first * rows : min(total, stop * rows)]
-
-
-def _sums_into(out: np.ndarray, stats: np.ndarray, scheme: Scheme, chunks: range, threads: int | None) -> None:
+    """Rows of ``W @ stats`` of chunks ``first..stop-1``: a pure task (concatenated in chunk order, the chunks'
+    sums are :func:`weighted_sums`, bit for bit, wherever each was computed)."""
     n = len(stats)
     total = scheme.replicates
     rows = rows_per_chunk(n, total)
-
-    def work(i: int) -> None:
-        start = i * rows
-        stop = min(total, start + rows)
-        np.matmul(scheme.weights(n, i, start, stop), stats, out=out[start:stop])
-
-    workers = min(threads or default_threads(), len(chunks))
+    begin, end = first * rows, min(total, stop * rows)
+    out = np.empty((max(0, end - begin), stats.shape[1]))
     with single_threaded():  # one BLAS thread: the last bits then depend on nothing but the chunk (blas.py)
-        if workers <= 1:
-            for i in chunks:
-                work(i)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(work, chunks))  # list(): re-raise a worker's exception
+        for i in range(first, stop):
+            start = i * rows
+            stop_row = min(total, start + rows)
+            np.matmul(scheme.weights(n, i, start, stop_row), stats, out=out[start - begin : stop_row - begin])
+    return out
 
 
 # ----------------------------------------------------------------------------------------- stat blocks
@@ -253,13 +219,16 @@ def stack(blocks: Sequence[StatBlock]) -> tuple[np.ndarray, list[slice]]:
     return (np.concatenate(parts, axis=1) if parts else np.empty((n, 0))), slices
 
 
-def replicates(blocks: Sequence[StatBlock], scheme: Scheme, threads: int | None = None,
+def replicates(blocks: Sequence[StatBlock], scheme: Scheme, starmap: Starmap | None = None,
                meanwhile: Callable[[], object] | None = None) -> np.ndarray:
-    """(replicates, len(blocks)) metric values (reported scale) under the scheme's weights."""
+    """(replicates, len(blocks)) metric values (reported scale) under the scheme's weights; ``starmap`` and
+    ``meanwhile``: see :func:`weighted_sums`."""
     if not blocks:
+        if meanwhile is not None:
+            meanwhile()
         return np.empty((scheme.replicates, 0))
     matrix, slices = stack(blocks)
-    sums = weighted_sums(matrix, scheme, threads, meanwhile)
+    sums = weighted_sums(matrix, scheme, starmap, meanwhile)
     n = blocks[0].n
     out = np.empty((scheme.replicates, len(blocks)))
     for j, (block, sl) in enumerate(zip(blocks, slices)):
@@ -286,18 +255,18 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[np.nda
 def bootstrap_ci(
     metrics: Mapping[str, MetricScores], resamples: int = defaults.RESAMPLES, seed: int = defaults.SEED,
     level: float = defaults.LEVEL,
+    starmap: Starmap | None = None,
     meanwhile: Callable[[], object] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile intervals (reported scale) for each metric, all from the same resamples of items.
-    ``meanwhile``: see :func:`weighted_sums`."""
-    if not metrics:
-        return {}
+    ``starmap`` and ``meanwhile``: see :func:`weighted_sums`."""
+    if not metrics or len(metrics[next(iter(metrics))].per_item) == 0:
+        if meanwhile is not None:
+            meanwhile()
+        return {name: (math.nan, math.nan) for name in metrics}
     names = list(metrics)
-    n = len(metrics[names[0]].per_item)
-    if n == 0:
-        return {name: (math.nan, math.nan) for name in names}
-    draws = replicates([StatBlock.of(metrics[name]) for name in names], Multinomial(resamples, seed),
-                       meanwhile=meanwhile)
+    draws = replicates([StatBlock.of(metrics[name]) for name in names], Multinomial(resamples, seed), starmap,
+                       meanwhile)
     lo, hi = percentile_interval(draws, level)
     return {name: (float(lo[j]), float(hi[j])) for j, name in enumerate(names)}
 

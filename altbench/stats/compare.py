@@ -16,6 +16,7 @@ from typing import Any
 from altbench.errors import AltbenchError
 from altbench.stats.comparable import LoadedRun, check_comparable, label_runs, load_run, select_metrics
 from altbench.stats.engine import PairTest, Policy, analyse_pairs
+from altbench.tasks import Starmap
 
 SCHEMA = "altbench.compare/1"
 
@@ -76,8 +77,10 @@ def _row_dict(r: PairTest) -> dict[str, Any]:
 
 
 def compare_runs(paths: Sequence[Path | str], metrics: Sequence[str] = (), include_diagnostics: bool = False,
-                 settings: Policy | None = None, convention: str | None = None) -> Comparison:
+                 settings: Policy | None = None, convention: str | None = None, starmap: Starmap | None = None
+                 ) -> Comparison:
     """Load, check and compare runs; pairs are (i, j) for i < j in the given order, delta = run j - run i.
+    ``starmap``: where the resampling chunks are computed (:mod:`altbench.tasks`; default here).
 
     Each metric comes from the fullest scoring of each run that reports it. ``convention`` shows only that
     convention's metrics (and ``diag/*`` with ``include_diagnostics``); the verdicts stay those of each pair's
@@ -95,7 +98,8 @@ def compare_runs(paths: Sequence[Path | str], metrics: Sequence[str] = (), inclu
 
     rows, reliance = [], []
     pairs = list(itertools.combinations(range(len(runs)), 2))
-    for (i, j), analysis in zip(pairs, analyse_pairs(runs, pairs, settings)):  # the heavy sums once per run
+    # the heavy sums once per run, not per pair
+    for (i, j), analysis in zip(pairs, analyse_pairs(runs, pairs, settings, starmap=starmap)):
         rows += [analysis.tests[k] for k in keys]
-        reliance += compare_reliance(runs[i], runs[j], settings)
+        reliance += compare_reliance(runs[i], runs[j], settings, starmap)
     return Comparison(tuple(runs), tuple(keys), tuple(skipped), tuple(rows), settings, tuple(reliance))

@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from altbench.errors import AltbenchError
 from altbench.results.numbers import reported
 from altbench.stats import defaults
-from altbench.stats.bootstrap import StatBlock, default_threads
+from altbench.stats.bootstrap import StatBlock
 from altbench.stats.comparable import LoadedRun, incomparability
 from altbench.stats.paired import PAIR_METHODS, PairedResult, compare_pairs, holm, pair_results
 from altbench.stats.products import Products, shared_products
+from altbench.tasks import Starmap
 
 QUALITY, DIAGNOSTIC = "quality", "diagnostic"
 
@@ -134,11 +134,12 @@ def testable_keys(a: LoadedRun, b: LoadedRun) -> tuple[list[str], dict[str, str]
     return ok, why
 
 
-def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_replicates: bool = False
-                 ) -> PairAnalysis:
+def analyse_pair(a: LoadedRun, b: LoadedRun, policy: Policy | None = None, keep_replicates: bool = False,
+                 starmap: Starmap | None = None) -> PairAnalysis:
     """Every testable metric of the pair, each family Holm-adjusted (see the module docstring).
-    ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress)."""
-    return analyse_pairs([a, b], [(0, 1)], policy, keep_replicates)[0]
+    ``keep_replicates``: each test keeps the bootstrap replicates of its difference (for regress).
+    ``starmap``: where the chunks of resamples and trials are computed (:mod:`altbench.tasks`)."""
+    return analyse_pairs([a, b], [(0, 1)], policy, keep_replicates, starmap=starmap)[0]
 
 
 @dataclass(frozen=True)
@@ -164,32 +165,35 @@ def _plan(a: LoadedRun, b: LoadedRun) -> _Plan:
 
 
 def analyse_pairs(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], policy: Policy | None = None,
-                  keep_replicates: bool = False, method: str = "shared") -> list[PairAnalysis]:
+                  keep_replicates: bool = False, method: str = "shared", starmap: Starmap | None = None
+                  ) -> list[PairAnalysis]:
     """:func:`analyse_pair` for each pair ``(i, j)`` of ``runs`` (run j minus run i).
 
     ``method="shared"``: the heavy products (bootstrap and permutation weights times each run's per-item
     statistics) are computed once per run and item order, for all pairs at once
     (:mod:`altbench.stats.products`), so a pair costs no pass over the items. ``method="per-pair"``: each pair
     computes its own, as altbench did before; the reference of ``tests/test_stats_products.py`` (the same
-    p-values and intervals) and of ``bench/bench_leaderboard.py``.
+    p-values and intervals) and of ``bench/bench_leaderboard.py``. ``starmap``: where the chunks of resamples
+    and trials are computed (:mod:`altbench.tasks`; default here).
     """
     policy = policy or Policy()
     if method not in PAIR_METHODS:
         raise AltbenchError(f"method must be one of {', '.join(PAIR_METHODS)}, got {method!r}")
     plans = [_plan(runs[i], runs[j]) for i, j in pairs]
     if method == "per-pair":
-        results = [[_per_pair(runs[i], runs[j], runs[i].id_order(group[0]), group, policy, keep_replicates)
+        results = [[_per_pair(runs[i], runs[j], runs[i].id_order(group[0]), group, policy, keep_replicates, starmap)
                     for _, _, group in plan.groups] for (i, j), plan in zip(pairs, plans)]
     else:
-        results = _shared(runs, pairs, plans, policy, keep_replicates)
+        results = _shared(runs, pairs, plans, policy, keep_replicates, starmap)
     return [_analysis(runs[i], runs[j], plan, res, policy) for (i, j), plan, res in zip(pairs, plans, results)]
 
 
 def _per_pair(a: LoadedRun, b: LoadedRun, order: tuple[str, ...], keys: list[str], policy: Policy,
-              keep_replicates: bool) -> list[PairedResult]:
+              keep_replicates: bool, starmap: Starmap | None) -> list[PairedResult]:
     blocks = [[a.block(k, order) for k in keys], [b.block(k, order) for k in keys]]
     (results,) = compare_pairs(blocks, [(0, 1)], resamples=policy.resamples, trials=policy.trials, seed=policy.seed,
-                               level=policy.level, keep_replicates=keep_replicates, method="per-pair")
+                               level=policy.level, keep_replicates=keep_replicates, method="per-pair",
+                               starmap=starmap)
     return results
 
 
@@ -197,7 +201,7 @@ BATCH = 512  # metric entries (of several pairs) tested in one vectorised call: 
 
 
 def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: list[_Plan], policy: Policy,
-            keep_replicates: bool) -> list[list[list[PairedResult]]]:
+            keep_replicates: bool, starmap: Starmap | None) -> list[list[list[PairedResult]]]:
     """Every pair's groups from products shared by all pairs: each (run, metric, item order) block once, and
     the pairs' tests in vectorised batches of entries."""
     index: dict[tuple[int, str, bytes], tuple[int, int]] = {}  # -> (item count, position)
@@ -222,7 +226,7 @@ def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: 
             jobs.setdefault(a[0][0], []).append((p, g, [x[1] for x in a], [x[1] for x in b]))
     out: list[list[list[PairedResult]]] = [[[] for _ in plan.groups] for plan in plans]
     for n, todo in jobs.items():
-        products = shared_products(blocks[n], policy.resamples, policy.trials, policy.seed)
+        products = shared_products(blocks[n], policy.resamples, policy.trials, policy.seed, starmap)
         batches: list[list[tuple[int, int, list[int], list[int]]]] = [[]]
         size = 0
         for job in todo:
@@ -240,14 +244,10 @@ def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: 
                 out[p][g] = results[at : at + len(a)]
                 at += len(a)
 
-        # batches are independent (numpy releases the GIL in their array work): the idle cores share them
-        workers = min(default_threads(), len(batches))
-        if workers <= 1:
-            for batch in batches:
-                run(batch)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(run, batches))  # list(): re-raise a worker's exception
+        # the products are the heavy part (the chunk tasks above); a batch is array arithmetic on them, in this
+        # process, where the products already are (handing them to workers would copy them per message)
+        for batch in batches:
+            run(batch)
     return out
 
 

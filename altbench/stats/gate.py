@@ -45,6 +45,7 @@ from altbench.stats.comparable import (
 )
 from altbench.stats.engine import Policy, analyse_pair
 from altbench.stats.paired import holm
+from altbench.tasks import Starmap
 
 SCHEMA = "altbench.regress/1"
 EXIT = {"pass": 0, "regression": 1, "inconclusive": 3, "not_comparable": 4}
@@ -296,11 +297,12 @@ def parse_specs(specs: Sequence[str], runs: Sequence[LoadedRun], margin: float |
 def regress(baseline: Path | str, candidate: Path | str, specs: Sequence[str] = (), *, margin: float | None = None,
             alpha: float = defaults.ALPHA, on_inconclusive: str = "fail", resamples: int = defaults.RESAMPLES,
             trials: int = defaults.TRIALS, seed: int = defaults.SEED, include_diagnostics: bool = False,
-            familywise: str = defaults.FAMILYWISE) -> Verdict:
+            familywise: str = defaults.FAMILYWISE, starmap: Starmap | None = None) -> Verdict:
     """Load both runs and decide. Not comparable runs give a verdict with status ``not_comparable``.
 
     specs: ``NAME[:MARGIN]`` metrics to gate on (default: the convention's main metrics); margin: for those
-    named without one; familywise: ``none``, ``holm`` or ``bonferroni`` (module docstring).
+    named without one; familywise: ``none``, ``holm`` or ``bonferroni`` (module docstring); starmap: where the
+    resampling chunks are computed (:mod:`altbench.tasks`; default here).
     """
     if not 0 < alpha < 1:
         raise AltbenchError(f"alpha must lie strictly between 0 and 1, got {alpha}")
@@ -321,7 +323,7 @@ def regress(baseline: Path | str, candidate: Path | str, specs: Sequence[str] = 
         check_comparable(runs, [s.key for s in chosen])
     except NotComparableError as exc:
         return Verdict("not_comparable", EXIT["not_comparable"], (), reason=exc.reason, **common)
-    analysis = analyse_pair(base_run, cand_run, policy, keep_replicates=True)
+    analysis = analyse_pair(base_run, cand_run, policy, keep_replicates=True, starmap=starmap)
     tests = [analysis.tests[spec.key] for spec in chosen]
     signs = [1.0 if t.higher_is_better else -1.0 for t in tests]
     improvements = np.column_stack([sign * t.test.replicates for sign, t in zip(signs, tests)])

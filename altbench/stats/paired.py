@@ -43,6 +43,7 @@ from altbench.stats.products import (
     permutation_pvalue,
     shared_products,
 )
+from altbench.tasks import Starmap
 
 
 @dataclass(frozen=True)
@@ -72,19 +73,19 @@ class PairedResult:
 
 
 def bootstrap_replicates(runs: Sequence[Sequence[StatBlock]], scheme: Scheme,
-                         threads: int | None = None) -> np.ndarray:
+                         starmap: Starmap | None = None) -> np.ndarray:
     """(replicates, n_runs, n_metrics) values of every metric of every run under one set of resamples."""
     flat = [block for run in runs for block in run]
-    out = replicates(flat, scheme, threads)
+    out = replicates(flat, scheme, starmap)
     return out.reshape(scheme.replicates, len(runs), -1)
 
 
 def permutation_deltas(a: Sequence[StatBlock], b: Sequence[StatBlock], scheme: Scheme,
-                       threads: int | None = None) -> np.ndarray:
+                       starmap: Starmap | None = None) -> np.ndarray:
     """(trials, n_metrics) values of B* - A* when the scheme's 0/1 weights swap items between A and B."""
     diffs = [StatBlock(y.stats - x.stats) for x, y in zip(a, b)]
     matrix, slices = stack(diffs)
-    moved = weighted_sums(matrix, scheme, threads)  # sum over swapped items of (stats_B - stats_A)
+    moved = weighted_sums(matrix, scheme, starmap)  # sum over swapped items of (stats_B - stats_A)
     out = np.empty((scheme.replicates, len(a)))
     for j, (x, y, sl) in enumerate(zip(a, b, slices)):
         moved_j = moved[:, sl]
@@ -180,7 +181,7 @@ def compare_pairs(
     trials: int = defaults.TRIALS,
     seed: int = defaults.SEED,
     level: float = defaults.LEVEL,
-    threads: int | None = None,
+    starmap: Starmap | None = None,
     keep_replicates: bool = False,
     method: str = "shared",
 ) -> list[list[PairedResult]]:
@@ -188,6 +189,7 @@ def compare_pairs(
 
     ``runs[r][m]`` is metric m of run r, all on the same items in the same order. Bootstrap resamples are
     shared by all runs and metrics; the permutation trials use one seeded set of swaps for every pair.
+    ``starmap``: where the chunks of resamples and trials are computed (:mod:`altbench.tasks`; default here).
     ``method``: ``"shared"`` computes the weighted sums once per run (:mod:`altbench.stats.products`), so a
     pair costs no pass over the items; ``"per-pair"`` permutes each pair's own differences, as altbench did
     before (kept as the reference that the shared path is tested against, and for the benchmark).
@@ -202,16 +204,16 @@ def compare_pairs(
     if method == "shared":
         flat = [block for run in runs for block in run]
         starts = np.cumsum([0] + [len(run) for run in runs])
-        products = shared_products(flat, resamples, trials, seed, threads)
+        products = shared_products(flat, resamples, trials, seed, starmap)
         return [pair_results(products, range(starts[i], starts[i + 1]), range(starts[j], starts[j + 1]), level,
                              keep_replicates, [starts[i + 1] - starts[i]]) for i, j in pairs]
     values = np.array([[block.value() for block in run] for run in runs])
-    boot = bootstrap_replicates(runs, Multinomial(resamples, seed), threads)
+    boot = bootstrap_replicates(runs, Multinomial(resamples, seed), starmap)
     swaps = Swaps(trials, seed)
     out = []
     for i, j in pairs:
         observed = values[j] - values[i]
-        p_perm = permutation_pvalue(permutation_deltas(runs[i], runs[j], swaps, threads), observed)
+        p_perm = permutation_pvalue(permutation_deltas(runs[i], runs[j], swaps, starmap), observed)
         out.append(paired_results(runs[i], runs[j], observed, boot[:, j, :] - boot[:, i, :], p_perm, level,
                                   keep_replicates))
     return out

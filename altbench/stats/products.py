@@ -18,8 +18,8 @@ p-value's relative tolerance absorbs (``tests/test_stats_products.py`` checks p-
 errors for equality on real and synthetic runs).
 
 These are pure functions of their arguments (no process or file logic); the weights are made chunk by chunk
-from per-chunk generators, so the products can be split by chunks of rows (:func:`product_chunk`) and computed
-anywhere.
+from per-chunk generators, so the products are computed as the bootstrap's chunk tasks
+(:func:`~altbench.stats.bootstrap.chunk_sums`), on whatever starmap the caller hands down (:mod:`altbench.tasks`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from altbench.stats.bootstrap import Multinomial, Scheme, StatBlock, Swaps, chunk_sums, stack, weighted_sums
+from altbench.stats.bootstrap import Multinomial, StatBlock, Swaps, stack, weighted_sums
+from altbench.tasks import Starmap
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,6 @@ class Products:
         return self.blocks[0].n if self.blocks else 0
 
 
-def product_chunk(matrix: np.ndarray, scheme: Scheme, first: int, stop: int) -> np.ndarray:
-    """Rows of ``weights @ matrix`` for chunks ``first..stop-1`` of the scheme: a unit of work for an executor
-    (concatenated in chunk order they are :func:`~altbench.stats.bootstrap.weighted_sums`, bit for bit)."""
-    return chunk_sums(matrix, scheme, first, stop)
-
-
 def products_from_sums(blocks: Sequence[StatBlock], slices: Sequence[slice], boot_sums: np.ndarray,
                        swap_sums: np.ndarray) -> Products:
     """:class:`Products` from the stacked statistics' weighted sums (``W @ matrix``, ``M @ matrix``)."""
@@ -75,14 +70,15 @@ def products_from_sums(blocks: Sequence[StatBlock], slices: Sequence[slice], boo
 
 
 def shared_products(blocks: Sequence[StatBlock], resamples: int, trials: int, seed: int,
-                    threads: int | None = None) -> Products:
-    """The bootstrap replicates and swap sums of every block, all blocks on the same items, one pass each."""
+                    starmap: Starmap | None = None) -> Products:
+    """The bootstrap replicates and swap sums of every block, all blocks on the same items, one pass each;
+    ``starmap``: where the chunks are computed (:mod:`altbench.tasks`; default here)."""
     sizes = {block.n for block in blocks}
     if len(sizes) > 1:
         raise ValueError(f"blocks do not share their items: item counts {sorted(sizes)}")
     matrix, slices = stack(blocks)
-    boot_sums = weighted_sums(matrix, Multinomial(resamples, seed), threads)
-    swap_sums = weighted_sums(matrix, Swaps(trials, seed), threads)
+    boot_sums = weighted_sums(matrix, Multinomial(resamples, seed), starmap)
+    swap_sums = weighted_sums(matrix, Swaps(trials, seed), starmap)
     return products_from_sums(blocks, slices, boot_sums, swap_sums)
 
 

@@ -98,22 +98,23 @@ class MeteorServer:
         lines = [score_line(h, r) for h, r in zip(hypotheses, references)]
         return _in_thread(lambda: self.score_lines(lines))
 
-    def score_lines(self, lines: list[str], helpers: Sequence[MeteorServer] = ()) -> MeteorResult:
-        """Score ``SCORE`` lines now (thread-safe). ``helpers``: more JVMs of the same jar, options and table,
-        each taking an equal share of the distinct lines (a line's statistics depend on that line only)."""
+    def score_lines(self, lines: list[str], others: Sequence[MeteorServer] = ()) -> MeteorResult:
+        """Score ``SCORE`` lines now (thread-safe). ``others``: more JVMs of the same jar, options and table;
+        the distinct lines are cut into as many consecutive shards, one per JVM (a line's statistics depend on
+        that line only, so the shards change no number)."""
         try:
             with self._lock:
-                return self._score(lines, helpers)
+                return self._score(lines, others)
         except BaseException:
             self.close()  # the conversation may be out of step: the next acquire() starts afresh
             raise
 
-    def _score(self, lines: list[str], helpers: Sequence[MeteorServer] = ()) -> MeteorResult:
+    def _score(self, lines: list[str], others: Sequence[MeteorServer] = ()) -> MeteorResult:
         from altbench.metrics.coco.meteor_eval import jar_scores
 
         unique: dict[str, int] = {}
         index = np.array([unique.setdefault(line, len(unique)) for line in lines], dtype=np.int64)
-        printed = _shared_statistics([self, *helpers], list(unique))
+        printed = _shared_statistics([self, *others], list(unique))
         rows = aggregable(np.array([p.split() for p in printed], dtype=np.float64).reshape(-1, N_PRINTED))
         stats = rows[index]
         scores, corpus = jar_scores(stats, [printed[i] for i in index], self._evaluate)
@@ -187,16 +188,15 @@ def _in_thread(work) -> Future:
     return fut
 
 
-MIN_LINES_PER_JVM = 2000  # below this a second JVM's start (~0.5 s) costs more than it saves
+MIN_LINES_PER_JVM = 2000  # below this another JVM's start (~0.5 s) costs more than it saves
 
 
-def _jvm_count(lines: int) -> int:
-    """JVMs for one cut-table scoring: two where there are two cores and enough lines. The jar scores on
-    one thread and was the critical path (9.6 s of a 12 s scoring of 20,000 items, this process idle for
-    6.4 s of them); with a cut table a JVM starts in half a second, so a second one pays."""
-    from altbench.helper import usable_cores
-
-    return 2 if usable_cores() >= 2 and lines >= 2 * MIN_LINES_PER_JVM else 1
+def jvm_count(lines: int, jvms: int) -> int:
+    """JVMs for one cut-table scoring: up to ``jvms`` (the caller's worker count), at least
+    :data:`MIN_LINES_PER_JVM` lines each. The jar scores on one thread and was the critical path (9.6 s of a
+    12 s scoring of 20,000 items, this process idle for 6.4 s of them); with a cut table a JVM starts in half
+    a second, so more of them pay."""
+    return max(1, min(jvms, lines // MIN_LINES_PER_JVM))
 
 
 def use_cut_table() -> bool:
@@ -204,9 +204,10 @@ def use_cut_table() -> bool:
     return os.environ.get("ALTBENCH_METEOR_TABLE", "cut").strip().lower() != "full"
 
 
-def submit(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> Future[MeteorResult]:
-    """Score in a background thread: on a JVM of its own reading the table cut for these lines, or (full
-    table asked for, or no index for it) on the shared JVM of :func:`acquire`.
+def submit(references: Sequence[Sequence[str]], hypotheses: Sequence[str], jvms: int = 1) -> Future[MeteorResult]:
+    """Score in a background thread: on JVMs of their own reading the table cut for these lines (up to
+    ``jvms`` shards, :func:`jvm_count`), or (full table asked for, or no index for it) on the shared JVM of
+    :func:`acquire`.
 
     The table is cut here, in the caller's thread, before it returns: cutting is Python work, and done in the
     background it would hold the GIL against the caller's own (BLEU, CIDEr-D) while the JVM, which needs
@@ -224,7 +225,7 @@ def submit(references: Sequence[Sequence[str]], hypotheses: Sequence[str]) -> Fu
             shutil.rmtree(tmp, ignore_errors=True)
             return acquire().submit(references, hypotheses)
         log.debug("METEOR: %d paraphrase entries of the table can match these %d lines", entries, len(lines))
-        servers = [MeteorServer(table) for _ in range(_jvm_count(len(lines)))]
+        servers = [MeteorServer(table) for _ in range(jvm_count(len(lines), jvms))]
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -55,12 +55,15 @@ def score_coco(
     *,
     df_references: Sequence[Sequence[str]] | None = None,
     metrics: Sequence[str] | None = None,
+    meteor_jvms: int = 1,
 ) -> dict[str, MetricScores]:
     """Score ``predictions[i]`` against ``references[i]`` (one or more strings) as pycocoevalcap does.
 
     ``df_references``: the reference sets CIDEr-D's document frequencies come from (the whole split, so a
     subset scores its items as the full run would); default ``references``, which is pycocoevalcap's own
     behaviour. ``metrics``: a subset of :data:`METRICS` (default all; leaving out ``meteor`` skips its JVM).
+    ``meteor_jvms``: at most this many METEOR JVMs share the lines (each its own shard; the caller's worker
+    count: no number depends on it).
     Returns ``{name: MetricScores}`` in raw scale (``scale=1.0``).
     """
     names = _selected(metrics)
@@ -88,7 +91,7 @@ def score_coco(
     meteor_future = None
     if "meteor" in names:
         meteor_future = server.submit(refs_tok, hyps_tok) if server is not None else coco_meteor.submit(
-            refs_tok, hyps_tok)
+            refs_tok, hyps_tok, meteor_jvms)
     t1 = time.perf_counter()
 
     corpus = CocoCorpus(hyps_tok=hyps_tok, refs_tok=refs_tok, nrefs=_nrefs(refs),

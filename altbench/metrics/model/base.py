@@ -1,4 +1,4 @@
-"""What every model-based metric family shares: the request and result types and small helpers.
+"""What every model-based metric family shares: the request and result types and small shared functions.
 
 A *family* (:mod:`~altbench.metrics.model.clipscore`, :mod:`~altbench.metrics.model.bertscore`,
 :mod:`~altbench.metrics.model.judge`) computes every metric of the family in one pass and exposes:
@@ -96,7 +96,7 @@ def defined_scores(name: str, values: Sequence[float], signature: str, *, scale:
                         aggregator="mean_defined", scale=scale, higher_is_better=higher_is_better)
 
 
-# ------------------------------------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------------------------------------ utilities
 def metric_cache(*parts: str) -> Path:
     """A folder under ``$ALTBENCH_CACHE`` (default ``~/.cache/altbench``)."""
     path = cache_dir().joinpath(*parts)

@@ -1,15 +1,15 @@
-"""Per-item scores of the paper convention's item-level metrics (all but CIDEr-D), one pass, optional fork
-workers. Each distinct string is tokenized once (:class:`~altbench.metrics.paper.tokenize.TokenCache`)."""
+"""Per-item scores of the paper convention's item-level metrics (all but CIDEr-D), one pass, by blocks of items.
+
+A block's per-item scores depend on its items only, so each block is a pure task (:func:`score_block`) that can
+run anywhere: :func:`submit_items` hands the blocks to a starmap (:mod:`altbench.tasks`; default: here, in
+turn). :data:`BLOCK` is fixed, whatever runs the blocks, and bounds a pass's n-gram tables and token cache.
+Each distinct string of a block is tokenized once (:class:`~altbench.metrics.paper.tokenize.TokenCache`).
+"""
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-import os
-import sys
-from collections.abc import Sequence
-
-import numpy as np
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 
 from altbench.metrics.paper.bleu import sentence_bleu_batch
 from altbench.metrics.paper.editdist import levenshtein
@@ -18,21 +18,72 @@ from altbench.metrics.paper.reference import BLEU_WEIGHTS
 from altbench.metrics.paper.rouge import rouge_l
 from altbench.metrics.paper.tokenize import TokenCache
 from altbench.metrics.paper.wordnet import load_table
+from altbench.tasks import IN_PROCESS, Starmap
 
 _BLEU_NAMES = tuple(BLEU_WEIGHTS)
 PER_ITEM = (*_BLEU_NAMES, "meteor", "rougeL", "edit_distance")  # everything but cider
 
 
-BLOCK = 25_000  # items per pass: bounds the n-gram tables and token cache (per-item scores do not change)
+BLOCK = 1000  # items per task (the scores do not depend on it: tests/test_metrics_paper.py)
 
 
-def _score_items(references: Sequence[Sequence[str]], responses: Sequence[str]) -> dict[str, list[float]]:
-    """Per-item scores of every metric except CIDEr-D, for already stripped responses, by blocks of items."""
-    if len(responses) <= BLOCK:
-        return _score_block(references, responses)
-    parts = [_score_block(references[a : a + BLOCK], responses[a : a + BLOCK])
+def submit_items(references: Sequence[Sequence[str]], responses: Sequence[str],
+                 starmap: Starmap | None = None) -> Iterator[dict[str, list[float]]]:
+    """Hand the blocks of items (already stripped responses) to ``starmap``; iterate for their scores."""
+    data_path = nltk_data_path()
+    tasks = [(data_path, references[a : a + BLOCK], responses[a : a + BLOCK])
              for a in range(0, len(responses), BLOCK)]
-    return {m: [v for part in parts for v in part[m]] for m in PER_ITEM}
+    return (starmap or IN_PROCESS)(score_block, tasks)
+
+
+def gather(parts: Iterable[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """The blocks' per-item scores, joined in block order."""
+    out: dict[str, list[float]] = {m: [] for m in PER_ITEM}
+    for part in parts:
+        for m in PER_ITEM:
+            out[m] += part[m]
+    return out
+
+
+def score_items(references: Sequence[Sequence[str]], responses: Sequence[str],
+                starmap: Starmap | None = None) -> dict[str, list[float]]:
+    """{metric: per-item scores} for :data:`PER_ITEM`, for already stripped responses."""
+    return gather(submit_items(references, responses, starmap))
+
+
+def score_block(data_path: list[str], references: Sequence[Sequence[str]], responses: Sequence[str]
+                ) -> dict[str, list[float]]:
+    """A task: the per-item scores of one block of items, with nltk's data found on ``data_path`` (the
+    caller's, for the tokenizer's punkt_tab)."""
+    from altbench.metrics import nltk_light
+
+    path = nltk_light.module("nltk.data").path
+    if path != data_path:
+        path[:] = data_path
+    enabled = gc.isenabled()
+    gc.disable()  # many short-lived tuples and no cycles: the cyclic collector only costs time
+    try:
+        return _score_block(references, responses)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def nltk_data_path() -> list[str]:
+    """nltk's data path here (a worker process needs the same to find punkt_tab)."""
+    from altbench.metrics import nltk_light
+
+    return list(nltk_light.module("nltk.data").path)
+
+
+def warm_up() -> None:
+    """What a worker process loads before its first block: nltk's modules and data, the WordNet table."""
+    from altbench.metrics.nltk_data import ensure_nltk_data
+    from altbench.metrics.paper.tokenize import word_tokenize
+
+    ensure_nltk_data()
+    load_table()
+    word_tokenize("Warm up. The sentence splitter loads its model.")
 
 
 def _score_block(references: Sequence[Sequence[str]], responses: Sequence[str]) -> dict[str, list[float]]:
@@ -54,56 +105,3 @@ def _score_block(references: Sequence[Sequence[str]], responses: Sequence[str]) 
             rouge_out.append(max(rouge_l(resp, r) for r in refs))
             edit_out.append(float(min(levenshtein(t, ht) for t in rt)))
     return out
-
-
-def _score_chunk(args: tuple) -> dict[str, list[float]]:
-    return _score_items(*args)
-
-
-def score_share(data_path: list, references, responses) -> dict[str, list[float]]:
-    """Task of the helper process (:mod:`altbench.helper`): the per-item scores of a share of the items."""
-    _worker_init(data_path)
-    return _score_items(references, responses)
-
-
-def warm_up() -> None:
-    """Task of the helper process: the imports and the WordNet table, while the scoring gets ready."""
-    from altbench.metrics.nltk_data import ensure_nltk_data
-
-    ensure_nltk_data()
-    load_table()
-
-
-def helper_share(n: int) -> int:
-    """How many of ``n`` items the helper process scores (the first ones) while this process computes
-    CIDEr-D and the per-item scores of the rest, so that both finish together (rough costs per item)."""
-    item_cost, cider_cost, start_cost = 115e-6, 30e-6, 0.0  # started and warmed up while the split loads
-    return max(0, min(n - 1, int(((cider_cost + item_cost) * n - start_cost) / (2 * item_cost))))
-
-
-def _worker_init(data_path: list) -> None:
-    """In a worker (fork or spawn): the parent's NLTK data path, for the tokenizer's punkt_tab."""
-    from altbench.metrics import nltk_light
-
-    nltk_light.module("nltk.data").path[:] = data_path
-
-
-def score_items(references, responses, workers: int = 1) -> dict[str, list[float]]:
-    """{metric: per-item scores} for PER_ITEM; ``workers > 1`` forks that many processes over chunks."""
-    n = len(responses)
-    workers = max(1, min(workers, n // 64 or 1, os.cpu_count() or 1))
-    if workers == 1:
-        return _score_items(references, responses)
-    load_table()  # once, before forking, so workers share it
-    method = (
-        "fork" if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" else None
-    )
-    ctx = multiprocessing.get_context(method)
-    bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
-    chunks = [(references[a:b], responses[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
-    from altbench.metrics import nltk_light
-
-    data_path = list(nltk_light.module("nltk.data").path)
-    with ctx.Pool(workers, initializer=_worker_init, initargs=(data_path,)) as pool:
-        parts = pool.map(_score_chunk, chunks)
-    return {m: [v for part in parts for v in part[m]] for m in PER_ITEM}

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from altbench.helper import HelperError, current
 from altbench.metrics.base import Metric, signature
 from altbench.metrics.paper.cider import cider_d
-from altbench.metrics.paper.items import PER_ITEM, helper_share, score_items
+from altbench.metrics.paper.items import gather, submit_items
 from altbench.metrics.paper.meteor import ALPHA, BETA, GAMMA
 from altbench.metrics.paper.reference import ASSISTANT_PREFIX, BLEU_WEIGHTS, paper_value, reporting
+from altbench.tasks import Starmap
 
 ROUGE_VERSION = "1.0.1"  # the package version whose algorithm paper.rouge reproduces
 PYCOCOEVALCAP_VERSION = "1.2"  # the CiderScorer paper.cider transcribes
@@ -27,47 +27,27 @@ PYCOCOEVALCAP_VERSION = "1.2"  # the CiderScorer paper.cider transcribes
 @dataclass
 class PaperCorpus:
     """Items of one scoring: reference tuples, responses already stripped (``strip_response``), the
-    CIDEr-D document-frequency references, and the worker count for the item-level pass (None: the
-    scoring's helper process takes a share, when there is one: :mod:`altbench.helper`)."""
+    CIDEr-D document-frequency references, and where the item-level blocks run (a starmap,
+    :mod:`altbench.tasks`; None: here)."""
 
     references: Sequence[tuple[str, ...]]
     responses: Sequence[str]
     df_references: Sequence[tuple[str, ...]]
-    workers: int | None = 1
+    starmap: Starmap | None = None
     memo: dict = field(default_factory=dict, repr=False)
 
     def item_scores(self, name: str) -> list[float]:
         """Per-item scores of an item-level metric (one shared pass computes all of them)."""
         if "items" not in self.memo:
-            self.memo["items"] = self._item_pass()
+            pending = submit_items(self.references, self.responses, self.starmap)
+            self.cider()  # CIDEr-D needs the whole split: computed here while the blocks are scored elsewhere
+            self.memo["items"] = gather(pending)
         return self.memo["items"][name]
 
     def cider(self) -> list[float]:
         if "cider" not in self.memo:
             self.memo["cider"] = cider_d(self.references, self.responses, self.df_references)
         return self.memo["cider"]
-
-    def _item_pass(self) -> dict[str, list[float]]:
-        helper = current() if self.workers is None else None
-        k = helper_share(len(self.responses)) if helper is not None else 0
-        if k == 0:
-            return score_items(self.references, self.responses, self.workers or 1)
-        pending = helper.submit("altbench.metrics.paper.items:score_share", data_path(),
-                                self.references[:k], self.responses[:k])
-        self.cider()  # this process's share: CIDEr-D, then the per-item scores of the last items
-        own = score_items(self.references[k:], self.responses[k:])
-        try:
-            theirs = pending.result()
-        except HelperError:
-            theirs = score_items(self.references[:k], self.responses[:k])
-        return {m: theirs[m] + own[m] for m in PER_ITEM}
-
-
-def data_path() -> list[str]:
-    """nltk's data path here (the helper process needs the same to find punkt_tab)."""
-    from altbench.metrics import nltk_light
-
-    return list(nltk_light.module("nltk.data").path)
 
 
 def _nltk_version() -> str:

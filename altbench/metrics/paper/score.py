@@ -7,8 +7,8 @@ distinct string is tokenized once, by an exact faster transcription of ``nltk.wo
 (:mod:`.tokenize`); BLEU and CIDEr-D count the n-grams of all items at once with numpy (:mod:`.ngrams`) and
 replay the libraries' float arithmetic in the same order (:mod:`.bleu`, :mod:`.cider`); METEOR memoises
 stems and WordNet synonyms (:mod:`.meteor`); ROUGE-L and the edit distance are bit-parallel (:mod:`.rouge`,
-:mod:`.editdist`). One class per metric (:mod:`.metrics`); ``workers > 1`` spreads the item-level metrics
-over processes (fork, :mod:`.items`); by default a scoring's helper process takes a share (:mod:`altbench.helper`).
+:mod:`.editdist`). One class per metric (:mod:`.metrics`); the item-level metrics are computed by blocks of
+items, pure tasks that a starmap may spread over processes (:mod:`.items`, :mod:`altbench.tasks`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from altbench.metrics.base import MetricScores
 from altbench.metrics.nltk_data import ensure_nltk_data
 from altbench.metrics.paper.metrics import PaperCorpus, metric
 from altbench.metrics.paper.reference import METRICS, strip_response
+from altbench.tasks import Starmap
 
 __all__ = ["METRICS", "score_paper"]
 
@@ -31,15 +32,15 @@ def score_paper(
     predictions: Sequence[str],
     *,
     df_references: Sequence[Sequence[str]] | None = None,
-    workers: int | None = None,
+    starmap: Starmap | None = None,
 ) -> dict[str, MetricScores]:
     """Score predictions in the `paper` convention.
 
     references[i]: the reference strings of item i (normally exactly one); predictions[i]: the raw model
     response (a leading ``Assistant:`` and surrounding white space are stripped). df_references: the
     references of the whole split, for CIDEr-D document frequencies (default: ``references``).
-    workers: processes for the item-level metrics (1: this one only); None: the helper process of the
-    scoring in progress takes a share, if there is one (:mod:`altbench.helper`). No number depends on it.
+    starmap: where the blocks of items of the item-level metrics are scored (:mod:`altbench.tasks`, e.g. an
+    executor's worker processes; default: here). No number depends on it.
     Returns {metric: MetricScores} for bleu4, bleu1, bleu4_cum, meteor, rougeL, cider, edit_distance,
     each with raw per-item scores and the value as get_score.py reports it: ``round(mean, 5) * 100``
     (scale 100), except ``edit_distance``: ``round(mean, 3)`` (scale 1, lower is better).
@@ -65,7 +66,7 @@ def score_paper(
     if not df_refs or not all(df_refs):
         raise DataError("df_references must hold at least one reference per document")
     ensure_nltk_data()
-    corpus = PaperCorpus(references, [strip_response(p) for p in predictions], df_refs, workers)
+    corpus = PaperCorpus(references, [strip_response(p) for p in predictions], df_refs, starmap)
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived tuples and no cycles: the cyclic collector only costs time
     try:

@@ -275,7 +275,7 @@ def _realign(text: str, slices: list[slice], match):
 
 def _sentences(text: str, safe: bool = False) -> list[str]:
     """``nltk.sent_tokenize(text)``: ``PunktSentenceTokenizer.span_tokenize`` replayed, decisions cached;
-    on a safe text with stdlib regexes and transcribed helpers, otherwise with the tokenizer's own."""
+    on a safe text with stdlib regexes and transcribed functions, otherwise with the tokenizer's own."""
     tok, period_context, fast = _punkt()
     stdlib = fast is not None and safe
     if (fast[0].search if stdlib else period_context.search)(text) is None:
