@@ -458,7 +458,10 @@ def test_sample_split_leaderboard_with_downscaled_images(sample_root, tmp_path, 
     text = (tmp_path / "site" / f"{platform}-sample" / "model-context-echo.html").read_text()
     thumbs = re.findall(r'src="data:image/(?:jpeg|png);base64,([^"]+)"', text)
     assert len(thumbs) >= 9 and all(len(t) < 12000 for t in thumbs)  # downscaled, never the photos
-    assert out.total_bytes < 600_000
+    items = sorted((tmp_path / "site" / f"{platform}-sample" / "items").glob("item-*.html"))
+    images = [re.findall(r'src="data:image/(?:jpeg|png);base64,([^"]+)"', p.read_text()) for p in items]
+    assert len(items) >= 9 and all(len(i) == 1 and len(i[0]) < 60000 for i in images)  # 320 px, not the photo
+    assert out.total_bytes < 800_000  # 10 thumbnails, 10 item pages with their 320 px image, the other pages
 
 
 def test_real_altbench_runs_publish(tmp_path, monkeypatch):
