@@ -83,3 +83,14 @@ def test_no_network_no_csp_violation_no_injection(pages, watched, name):  # noqa
     assert page.evaluate("typeof window.__pwned") == "undefined" and watched.dialogs == []
     assert page.evaluate("document.querySelectorAll('main b, main script').length") == 0
     assert page.evaluate("document.scripts.length") == 1  # only the hashed sort script
+
+
+def test_arena_ratings_fit_1280_px(pages, watched):  # noqa: F811 - fixtures
+    """The ratings table (plain and length-controlled, lengths, W / T / L) does not scroll sideways at 1280 px."""
+    page = watched.open(pages["arena"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    wide = page.evaluate("Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.offsetParent !== null "
+                         "&& w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').id)")
+    assert "ratings" not in wide, wide
+    cells = page.locator("table#ratings tbody tr").first.locator("td").all_inner_texts()
+    assert any(" / " in c for c in cells)  # wins / ties / losses in one cell

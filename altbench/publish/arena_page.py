@@ -44,6 +44,13 @@ def _num(x: Any, digits: int = 0) -> Cell:
     return Cell(fmt(x, digits=digits), sort=float(x))
 
 
+def _length(length: dict) -> Cell:
+    chars, words = length.get("chars"), length.get("words")
+    if chars is None or words is None:
+        return Cell("n/a", sort="")
+    return Cell(f"{fmt(chars, digits=1)} / {fmt(words, digits=1)}", sort=float(chars))
+
+
 def _ci(ci: Any, digits: int = 0) -> str:
     lo, hi = (ci or [None, None])[:2]
     return f"{fmt(lo, digits=digits)} to {fmt(hi, digits=digits)}" if lo is not None and hi is not None else "n/a"
@@ -56,10 +63,9 @@ def ratings_table(result: Mapping[str, Any]) -> Table:
             Column("ci", "95% CI", sortable=False, cls="nowrap"),
             Column("lc_rating", "Length-controlled rating", numeric=True),
             Column("lc_ci", "95% CI (length-controlled)", sortable=False, cls="nowrap"),
-            Column("chars", "Mean length (characters)", numeric=True),
-            Column("words", "Mean length (words)", numeric=True),
-            Column("wins", "Wins", numeric=True), Column("ties", "Ties", numeric=True),
-            Column("losses", "Losses", numeric=True), Column("win_rate", "Win rate (ties half)", numeric=True)]
+            Column("length", "Mean length (characters / words)", numeric=True, cls="nowrap"),
+            Column("wtl", "Wins / ties / losses", numeric=True, cls="nowrap"),
+            Column("win_rate", "Win rate (ties half)", numeric=True)]
     if anchors:
         cols.append(Column("anchor_score", "Score vs anchors (-100..100)", numeric=True))
     table = Table("ratings", "Ratings (Davidson Bradley-Terry, Elo-like scale), plain and length-controlled",
@@ -68,11 +74,12 @@ def ratings_table(result: Mapping[str, Any]) -> Table:
                        "length (see below).")
     for m in result["models"]:
         length = m.get("mean_length") or {}
-        cells = {"rank": _num(m["rank"]), "model": Cell(m["label"], sub=m["run"]), "role": Cell(m["role"]),
+        # the run folder stays in the table's CSV/JSON; under the name it made the table scroll sideways
+        cells = {"rank": _num(m["rank"]), "model": Cell(m["label"]), "role": Cell(m["role"]),
                  "rating": _num(m["rating"]), "ci": Cell(_ci(m["ci95"])),
                  "lc_rating": _num(m.get("lc_rating")), "lc_ci": Cell(_ci(m.get("lc_ci95"))),
-                 "chars": _num(length.get("chars"), 1), "words": _num(length.get("words"), 1),
-                 "wins": _num(m["wins"]), "ties": _num(m["ties"]), "losses": _num(m["losses"]),
+                 "length": _length(length),
+                 "wtl": Cell(f"{m['wins']} / {m['ties']} / {m['losses']}", sort=m["wins"]),
                  "win_rate": _num(m["win_rate"], 3)}
         if anchors:
             cells["anchor_score"] = _num(m.get("anchor_score"), 1)
