@@ -28,28 +28,15 @@ def _rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_path):
-    args = [
-        "--model",
-        str(tiny_llava),
-        "--model-arg",
-        "max_new_tokens=8",
-        "--split",
-        "demo",
-        "--limit",
-        "10",
-        "--batch-size",
-        "2",
-        "--resamples",
-        "100",
-        "--convention",
-        CONVENTION,
-    ]
-    # Each process accelerate starts records its rank and pid at interpreter start-up (sitecustomize), so
-    # the test can prove that two processes really ran, not one process doing everything.
+def _launch_two(command: list[str], tmp_path) -> None:
+    """``accelerate launch`` (2 processes) of ``-m altbench COMMAND``; asserts that ranks 0 and 1 of a world of 2
+    really ran, as distinct processes.
+
+    Each process accelerate starts records its rank and pid at interpreter start-up (sitecustomize), so
+    the test can prove that two processes really ran, not one process doing everything."""
     hook, ranks = tmp_path / "hook", tmp_path / "ranks"
-    hook.mkdir()
-    ranks.mkdir()
+    hook.mkdir(exist_ok=True)
+    ranks.mkdir(exist_ok=True)
     (hook / "sitecustomize.py").write_text(
         "import json, os\n"
         "if 'RANK' in os.environ and os.environ.get('ALTBENCH_TEST_RANKS'):\n"
@@ -75,21 +62,33 @@ def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_
         "no",
         "-m",
         "altbench",
-        "run",
     ]
-    done = subprocess.run(
-        [*launch, *args, "--out", str(tmp_path / "dist")],
-        env=env,
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=600,
-    )
+    done = subprocess.run([*launch, *command], env=env, capture_output=True, check=False, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = {int(p.stem): json.loads(p.read_text()) for p in ranks.glob("*.json")}
     assert len(seen) >= 2, seen  # distinct processes (pids) ...
     assert {s["RANK"] for s in seen.values()} == {"0", "1"}  # ... covering ranks 0 and 1 of a world of 2
     assert {s["WORLD_SIZE"] for s in seen.values()} == {"2"}
+
+
+def test_two_processes_merge_into_one_run_like_a_single_process(tiny_llava, tmp_path):
+    args = [
+        "--model",
+        str(tiny_llava),
+        "--model-arg",
+        "max_new_tokens=8",
+        "--split",
+        "demo",
+        "--limit",
+        "10",
+        "--batch-size",
+        "2",
+        "--resamples",
+        "100",
+        "--convention",
+        CONVENTION,
+    ]
+    _launch_two(["run", *args, "--out", str(tmp_path / "dist")], tmp_path)
     dist = tmp_path / "dist"
     assert not list(dist.glob("predictions.rank*"))  # merged, then removed
     rows = _rows(dist / "predictions.jsonl")
@@ -158,3 +157,26 @@ def test_single_process_never_imports_accelerate(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "False", "False"]
+
+
+def test_probe_under_accelerate_shards_like_run(tiny_llava, tmp_path):
+    """`accelerate launch -m altbench probe`: each probe's items sharded over two processes, merged into the
+    probe folder; the generations and probes.json equal a single process's probe of the same run."""
+    from altbench.probes import ProbeSettings, probe
+
+    base = run(RunConfig(model=str(tiny_llava), split="demo", model_args={"max_new_tokens": 8}, limit=10,
+                         batch_size=2, out=tmp_path / "run", resamples=100, convention=CONVENTION)).run_dir
+    _launch_two(["probe", str(base), "--probes", "context-swap,image-noise", "--batch-size", "2",
+                 "--resamples", "100", "--trials", "100", "--jobs", "1", "--out", str(tmp_path / "dist")], tmp_path)
+    single = probe(base, "context-swap,image-noise", ProbeSettings(resamples=100, trials=100, batch_size=2, jobs=1),
+                   out=tmp_path / "single")
+    for name in ("context-swap", "image-noise"):
+        folder = tmp_path / "dist" / "probes" / name
+        assert not list(folder.glob("predictions.rank*"))  # merged, then removed
+        rows = _rows(folder / "predictions.jsonl")
+        assert [r["id"] for r in rows] == [str(i) for i in range(10)]  # no loss, no duplicate, split order
+        alone = _rows(tmp_path / "single" / "probes" / name / "predictions.jsonl")
+        assert [r["prediction"] for r in rows] == [r["prediction"] for r in alone]
+    dist = json.loads((tmp_path / "dist" / "probes.json").read_text())
+    assert dist["reliance"] == single.to_dict()["reliance"]
+    assert set(dist["reliance"]) == {"context", "image"}

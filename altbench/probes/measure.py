@@ -168,18 +168,17 @@ def probe(run_dir: Path | str, probes: str | Sequence[str] | None = None, settin
     names = parse_probes(probes)
     base = probed_run(run_dir, settings)
     target = Path(out) if out is not None else base.folder
+    shard = Shard.from_env()
     with Executor(settings.jobs, warm_up_tasks(conventions_for(base.results.headline.convention))) as executor:
         for name in names:
             run_probe(base, name, settings, target,
                       (lambda d, t, n=name: progress(n, d, t)) if progress else None, executor)
-        if not Shard.from_env().main:  # under accelerate: the main process measures and writes
-            return read_probes(target / PROBES_FILE) if (target / PROBES_FILE).is_file() else _empty(base)
-        return measure(base.folder, settings, target, executor.starmap)
-
-
-def _empty(base: ProbedRun) -> ProbeReport:
-    return ProbeReport(base.folder / PROBES_FILE, base.results.run_id, base.results.model_name,
-                       dict(base.results.split), {}, {}, {})
+        if not shard.main:  # under accelerate the main process measures and writes; the others read its report
+            shard.barrier()
+            return read_probes(target / PROBES_FILE)
+        report = measure(base.folder, settings, target, executor.starmap)
+        shard.barrier()
+        return report
 
 
 # ------------------------------------------------------------------------------------------ measuring
