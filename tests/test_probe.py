@@ -18,6 +18,7 @@ from PIL import Image
 from altbench.cli import cli
 from altbench.data.items import Item, context_of
 from altbench.probes.counterfactuals import (
+    PROBES,
     Counterfactual,
     blank_image,
     derangement,
@@ -199,6 +200,23 @@ def test_rerun_is_identical_and_generates_nothing(probed_runs, tmp_path):
     assert (tmp_path / "again" / "probes" / "context-swap" / "predictions.jsonl").read_bytes() == preds["context-swap"]
     again = json.loads((tmp_path / "again" / "probes.json").read_text())
     assert again["probes"]["context-swap"] == json.loads(before)["probes"]["context-swap"]
+
+
+def test_the_probes_of_a_run_share_one_model_instance(probed_runs, tmp_path, monkeypatch):
+    """Four probes, one adapter: a model's weights are loaded once per `altbench probe`, not once per probe."""
+    from altbench.models.registry import REGISTRY
+
+    made = []
+    create = REGISTRY.create
+
+    def counting(name, overrides=None):
+        made.append(name)
+        return create(name, overrides)
+
+    monkeypatch.setattr(REGISTRY, "create", counting)
+    _cli("probe", str(probed_runs["altbench-tiny"]), "--out", str(tmp_path / "all"), *FAST)
+    assert made == ["altbench-tiny"]
+    assert sorted(p.name for p in (tmp_path / "all" / "probes").iterdir()) == sorted(PROBES)
 
 
 def test_a_changed_probe_seed_never_resumes_into_stale_output(probed_runs):

@@ -127,9 +127,11 @@ def probed_run(run_dir: Path | str, settings: ProbeSettings) -> ProbedRun:
 
 
 def run_probe(base: ProbedRun, name: str, settings: ProbeSettings, out: Path | None = None,
-              progress: Callable[[int, int], None] | None = None, executor: Executor | None = None):
+              progress: Callable[[int, int], None] | None = None, executor: Executor | None = None,
+              model: Any = None):
     """Generate and score one probe of ``base`` into ``out/probes/<name>`` (default out: the run folder).
-    ``executor``: the command's worker processes for the scoring (default: ``settings.jobs``, for this call)."""
+    ``executor``: the command's worker processes for the scoring (default: ``settings.jobs``, for this call).
+    ``model``: the run's model as :func:`probe_model` makes it (default: made for this call)."""
     from altbench.data.splits import load_split
     from altbench.run.runner import RunConfig, run
 
@@ -147,12 +149,20 @@ def run_probe(base: ProbedRun, name: str, settings: ProbeSettings, out: Path | N
                        convention=headline.convention, out=(out or base.folder) / PROBES_DIR / name,
                        resamples=int(headline.bootstrap.get("resamples") or settings.resamples),
                        counterfactual=counterfactual, jobs=settings.jobs)
-    outcome = run(config, progress=progress, executor=executor)
+    outcome = run(config, progress=progress, executor=executor, model=model)
     if counterfactual.donors is not None:  # which context each item got, for the report and for audit
         from altbench.io import write_json_atomic
 
         write_json_atomic(outcome.run_dir / SWAPS_FILE, counterfactual.donors)
     return outcome
+
+
+def probe_model(base: ProbedRun) -> Any:
+    """The run's (entry, adapter), made as its probes' runs make it: the model and arguments it recorded."""
+    from altbench.models.registry import REGISTRY
+
+    fp = base.fingerprint
+    return REGISTRY.create(str(fp["model"]), dict(fp.get("args") or {}))
 
 
 def probe(run_dir: Path | str, probes: str | Sequence[str] | None = None, settings: ProbeSettings | None = None,
@@ -169,10 +179,11 @@ def probe(run_dir: Path | str, probes: str | Sequence[str] | None = None, settin
     base = probed_run(run_dir, settings)
     target = Path(out) if out is not None else base.folder
     shard = Shard.from_env()
+    model = probe_model(base)  # one adapter for every probe: its weights are loaded once
     with Executor(settings.jobs, warm_up_tasks(conventions_for(base.results.headline.convention))) as executor:
         for name in names:
             run_probe(base, name, settings, target,
-                      (lambda d, t, n=name: progress(n, d, t)) if progress else None, executor)
+                      (lambda d, t, n=name: progress(n, d, t)) if progress else None, executor, model)
         if not shard.main:  # under accelerate the main process measures and writes; the others read its report
             shard.barrier()
             return read_probes(target / PROBES_FILE)

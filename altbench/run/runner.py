@@ -111,9 +111,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
-def run(config: RunConfig, progress: Progress | None = None, executor: Executor | None = None) -> RunOutcome:
+def run(config: RunConfig, progress: Progress | None = None, executor: Executor | None = None,
+        model: tuple[ModelEntry, Adapter] | None = None) -> RunOutcome:
     """Generate what the run folder lacks, then score. ``executor``: the command's worker processes for the
-    scoring (default: ``config.jobs`` of them, started for the scoring only)."""
+    scoring (default: ``config.jobs`` of them, started for the scoring only). ``model``: the entry and adapter
+    that ``REGISTRY.create(config.model, config.model_args)`` gives, already made (the probes of a run share
+    one, so that the weights are loaded once, not once per probe)."""
     conventions_for(config.convention)  # fail on a bad convention before any generation
     check_model_metrics(config.metrics, config.metric_args)  # ... or a model metric that cannot run
     if config.batch_size < 1:
@@ -122,7 +125,7 @@ def run(config: RunConfig, progress: Progress | None = None, executor: Executor 
     split = load_split(config.split, config.data_root, config.images)
     items = list(split.items[: config.limit] if config.limit is not None else split.items)
     shard = Shard.from_env()
-    entry, adapter = REGISTRY.create(config.model, config.model_args)
+    entry, adapter = model if model is not None else REGISTRY.create(config.model, config.model_args)
     adapter.prepare(split.name, config.data_root)
     fp = fingerprint(entry.name, entry.target, {**entry.args, **config.model_args}, adapter, split, config.seed)
     if config.counterfactual is not None:
