@@ -89,12 +89,12 @@ def test_unrounded_intervals_do_not_depend_on_jobs():
 
 
 # ------------------------------------------------------------------------------------- stored numbers
-LEADERBOARD = REPO / "leaderboards" / "demo" / "data"
+BEFORE = REPO / "tests" / "fixtures" / "demo-numbers-before-executor.json"  # as the pre-executor code stored them
 
 
 def test_stored_leaderboard_numbers_do_not_move(tmp_path):
-    """The committed demo leaderboard (leaderboards/, 1,000 resamples and trials) was built before the
-    executor: rescoring its retrieval run (the committed baselines/regress/demo-retrieval predictions) and
+    """The committed demo leaderboard as it was built before the executor (1,000 resamples and trials; its
+    numbers kept in tests/fixtures, since leaderboards/ is rebuilt at today's defaults): rescoring its retrieval run (the committed baselines/regress/demo-retrieval predictions) and
     regenerating its context-echo run give the same values and intervals, and their paired test the same
     difference, interval and p-values, to the last bit."""
     from altbench.results.numbers import value_and_interval
@@ -104,7 +104,8 @@ def test_stored_leaderboard_numbers_do_not_move(tmp_path):
     from altbench.stats.compare import compare_runs
     from altbench.stats.engine import Policy
 
-    rows = {r["model"]: r for r in json.loads((LEADERBOARD / "index--scores.json").read_text())["rows"]}
+    before = json.loads(BEFORE.read_text())
+    rows = before["scores"]
     predictions = tmp_path / "retrieval.jsonl"
     shutil.copy(REPO / "baselines" / "regress" / "demo-retrieval" / "predictions.jsonl", predictions)
     with Executor(2) as executor:
@@ -126,8 +127,8 @@ def test_stored_leaderboard_numbers_do_not_move(tmp_path):
                                   trials=1000), starmap=executor.starmap)
     tested = 0
     for key in comparison.metrics:
-        stored = json.loads((LEADERBOARD / f"metric-{_slug(key)}--pairs-{_slug(key)}.json").read_text())
-        (pair,) = [r for r in stored["rows"] if (r["model_a"], r["model_b"]) == ("retrieval", "context-echo")]
+        pair = before["pairs"][_slug(key)]
+        assert (pair["model_a"], pair["model_b"]) == ("retrieval", "context-echo")
         (test,) = [r for r in comparison.rows if r.metric == key]
         got = (test.test.delta, test.test.ci_low, test.test.ci_high, test.test.p_permutation, test.p_holm)
         assert got == (pair["difference"], pair["ci95_low"], pair["ci95_high"], pair["p"], pair["p_holm"]), key

@@ -268,6 +268,10 @@ def test_charts_are_deterministic_text_svgs():
         ET.fromstring(drawing)  # well-formed XML: every label escaped
         assert "<b>" not in drawing and drawing.count("<text") >= 1
     assert svg.nice_ticks(0.0, 0.93) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    # values apart by less than any reported decimal (a coco BLEU of about -1e-17): one unit, distinct ticks
+    assert svg.nice_ticks(-3e-17, -1e-18) == [-1.0, -0.8, -0.6, -0.4, -0.2, 0.0]
+    assert svg.nice_ticks(5.0, 5.0) == [5.0, 5.2, 5.4, 5.6, 5.8, 6.0]
+    svg.forest(["a", "b"], [-2e-17, -1e-17], [[-3e-17, -1e-18], [-2e-17, 0.0]], "BLEU")  # drew a ValueError
     h = charts.bar_panels([0.0, 25.0, 50.0], {"m": [1, 2, 3]}, "Length", 125, "125 characters")
     assert h == charts.bar_panels([0.0, 25.0, 50.0], {"m": [1, 2, 3]}, "Length", 125, "125 characters")
     assert charts.histogram([0, 24.9, 25, 1000], [0.0, 25.0, 50.0]) == [2, 1, 1]

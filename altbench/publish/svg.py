@@ -144,7 +144,8 @@ def ci_bars(labels: Sequence[str], values: Sequence[float | None], cis: Sequence
 
 def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     """Round tick values (1, 2 or 5 times a power of ten apart) covering ``low``..``high``."""
-    if not high > low:
+    if not high - low > 1e-9:  # equal, or apart by less than any reported decimal (ticks are rounded to 12)
+        low = math.floor(low)
         high = low + 1.0
     raw = (high - low) / target
     power = 10 ** math.floor(math.log10(raw))
