@@ -133,7 +133,8 @@ def pin_blas_threads() -> None:
     OpenBLAS splits a product over its threads differently from one thread and rounds differently (measured:
     20,000 items, one thread against two, the sums differ in their last bits). The parallel work is the
     executor's (``--jobs``, :mod:`altbench.executor`). Set before numpy loads OpenBLAS; a value the user set
-    is kept. torch does not read it.
+    is kept (the resampling chunks are still made on one thread: :mod:`altbench.stats.blas`, for library
+    callers too). torch does not read it.
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
