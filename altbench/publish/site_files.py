@@ -8,9 +8,7 @@ from pathlib import Path
 from altbench import __version__
 from altbench.errors import AltbenchError, WriteError
 from altbench.io import write_bytes_atomic
-from altbench.publish.html import (
-    Site,
-)
+from altbench.publish.html import Block, Site, page_tables, safe_json
 
 MANIFEST = "site-manifest.json"
 # In a folder holding this file (the repository's leaderboards/), only leaderboards/build.sh writes: any other
@@ -82,3 +80,16 @@ def _prune(folder: Path, root: Path) -> None:
     while folder.resolve() != root and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
+
+
+def write_result_page(out_dir: Path | str, blocks: list[Block], *, data: object, json_name: str, title: str,
+                      heading: str, crumb: str, site_title: str, footer: str) -> Path:
+    """A command's one-page site (arena, meta-eval, judge-check): ``index.html`` from ``blocks``, its tables'
+    CSV/JSON under ``data/``, and the whole result as ``json_name`` beside it. Returns the page's path."""
+    site = Site()
+    site.add(json_name, json.dumps(safe_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    site.page("index.html", "page.html", page_tables(blocks), title=title, heading=heading, blocks=blocks,
+              crumbs=[(crumb, None)], site_title=site_title, footer=footer)
+    out = Path(out_dir)
+    write_site(site, out)
+    return out / "index.html"
