@@ -33,7 +33,7 @@ from altbench.stats import defaults
 from altbench.stats.bootstrap import StatBlock
 from altbench.stats.comparable import LoadedRun, incomparability
 from altbench.stats.paired import PAIR_METHODS, PairedResult, compare_pairs, holm, pair_results
-from altbench.stats.products import Products, shared_products
+from altbench.stats.products import shared_products
 from altbench.tasks import Starmap
 
 QUALITY, DIAGNOSTIC = "quality", "diagnostic"
@@ -236,18 +236,15 @@ def _shared(runs: Sequence[LoadedRun], pairs: Sequence[tuple[int, int]], plans: 
             batches[-1].append(job)
             size += len(job[2])
 
-        def run(batch: list[tuple[int, int, list[int], list[int]]], products: Products = products) -> None:
+        # the products are the heavy part (the chunk tasks above); a batch is array arithmetic on them, in this
+        # process, where the products already are (handing them to workers would copy them per message)
+        for batch in batches:
             results = pair_results(products, [x for job in batch for x in job[2]], [x for job in batch for x in job[3]],
                                    policy.level, keep_replicates, [len(job[2]) for job in batch])
             at = 0
             for p, g, a, _ in batch:
                 out[p][g] = results[at : at + len(a)]
                 at += len(a)
-
-        # the products are the heavy part (the chunk tasks above); a batch is array arithmetic on them, in this
-        # process, where the products already are (handing them to workers would copy them per message)
-        for batch in batches:
-            run(batch)
     return out
 
 
