@@ -23,7 +23,7 @@ from typing import Any
 
 from altbench.train.config import MCMDPO_TERMS, REFERENCE_WEIGHTS, mcmdpo_terms_used
 from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
-from altbench.train.variants import check_own_loss, lazy_classes, log_means
+from altbench.train.variants import check_own_loss, lazy_classes, log_means, trl_dpo
 
 
 def sequence_index(neg_context: bool, neg_image: bool, neg_response: bool) -> int:
@@ -106,15 +106,9 @@ class MCMDPOCollator:
         return batch
 
 
-def _trl():
-    from trl import DPOConfig, DPOTrainer
-
-    return DPOConfig, DPOTrainer
-
-
 def make_config_class():
     """``MCMDPOConfig``: DPOConfig plus the MCM-DPO fields (built lazily so importing this module is cheap)."""
-    DPOConfig, _ = _trl()
+    DPOConfig, _ = trl_dpo()
 
     @dataclass
     class MCMDPOConfig(DPOConfig):
@@ -139,7 +133,7 @@ def make_config_class():
 
 def make_trainer_class():
     """``MCMDPOTrainer``: a DPOTrainer whose collator yields 8 sequences per pair and whose loss is MCM-DPO."""
-    _, DPOTrainer = _trl()
+    _, DPOTrainer = trl_dpo()
 
     class MCMDPOTrainer(DPOTrainer):
         def __init__(self, *args, **kwargs):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from altbench.train.negatives import IMAGE_KINDS, TENSOR_KINDS, negative_image, negative_pixels
-from altbench.train.variants import check_own_loss, lazy_classes, log_means
+from altbench.train.variants import check_own_loss, lazy_classes, log_means, trl_dpo
 
 ROWS = ("chosen", "rejected", "corrupted_chosen")
 
@@ -100,15 +100,9 @@ class MDPOCollator:
         return out
 
 
-def _trl():
-    from trl import DPOConfig, DPOTrainer
-
-    return DPOConfig, DPOTrainer
-
-
 def make_config_class():
     """``MDPOConfig``: DPOConfig plus the corruption (built lazily so importing this module is cheap)."""
-    DPOConfig, _ = _trl()
+    DPOConfig, _ = trl_dpo()
 
     @dataclass
     class MDPOConfig(DPOConfig):
@@ -126,7 +120,7 @@ def make_config_class():
 
 def make_trainer_class():
     """``MDPOTrainer``: a DPOTrainer whose collator yields 3 sequences per pair and whose loss is mDPO's."""
-    _, DPOTrainer = _trl()
+    _, DPOTrainer = trl_dpo()
 
     class MDPOTrainer(DPOTrainer):
         def __init__(self, *args, **kwargs):

@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 
 from altbench.train.config import MPO_LOSS_TYPES as LOSS_TYPES
 from altbench.train.config import MPO_WEIGHTS as REFERENCE_WEIGHTS
-from altbench.train.variants import IGNORED_DPO_OPTIONS, lazy_classes, log_means, refuse_ignored_options
+from altbench.train.variants import (
+    IGNORED_DPO_OPTIONS,
+    lazy_classes,
+    log_means,
+    refuse_ignored_options,
+    trl_dpo,
+)
 
 
 class RewardShift:
@@ -79,15 +85,9 @@ def mpo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
     return loss, terms
 
 
-def _trl():
-    from trl import DPOConfig, DPOTrainer
-
-    return DPOConfig, DPOTrainer
-
-
 def make_config_class():
     """``MPOConfig``: DPOConfig with MPO's ``loss_type``/``loss_weights`` and the reward-shift switch."""
-    DPOConfig, _ = _trl()
+    DPOConfig, _ = trl_dpo()
 
     @dataclass
     class MPOConfig(DPOConfig):
@@ -113,7 +113,7 @@ def make_config_class():
 
 def make_trainer_class():
     """``MPOTrainer``: TRL's collator and forward passes, TRL's MPO terms, plus the published reward shift."""
-    _, DPOTrainer = _trl()
+    _, DPOTrainer = trl_dpo()
 
     class MPOTrainer(DPOTrainer):
         def __init__(self, *args, **kwargs):

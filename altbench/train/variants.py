@@ -16,6 +16,13 @@ IGNORED_DPO_OPTIONS = {
 }
 
 
+def trl_dpo() -> tuple[type, type]:
+    """TRL's ``(DPOConfig, DPOTrainer)``, imported when a recipe's classes are first built (not at import)."""
+    from trl import DPOConfig, DPOTrainer
+
+    return DPOConfig, DPOTrainer
+
+
 def refuse_ignored_options(config: Any, recipe: str, ignored: Mapping[str, Any] = IGNORED_DPO_OPTIONS) -> None:
     """ValueError naming the DPOConfig options ``config`` sets that ``recipe``'s loss would ignore."""
     changed = [k for k, default in ignored.items() if getattr(config, k) != default]
