@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 
 from altbench.cli.common import data_root_option, images_option
 from altbench.cli.options import jobs_option, resamples_option, seed_option, trials_option
+from altbench.results.numbers import fmt, fmt_p
 
 PROBES_HELP = ("Comma-separated: context-swap, context-drop, image-noise, image-blank, or all "
                "(see docs/probes.md).")
@@ -68,9 +68,8 @@ def run_probes(run_dir: Path, probes: str, settings, out: Path | None = None):
 
 
 def _f(x: float | None, digits: int = 3, sign: bool = False) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
+    """A reliance, change or similarity: 3 decimals, the one rounding rule (altbench.results.numbers)."""
+    return fmt(x, digits=digits, sign=sign)
 
 
 def _ci(ci, digits: int = 3, sign: bool = False) -> str:
@@ -79,16 +78,7 @@ def _ci(ci, digits: int = 3, sign: bool = False) -> str:
 
 def _m(x: float | None, scale: float, sign: bool = False) -> str:
     """A metric in its reported scale, as `altbench run` prints it."""
-    if x is None or not math.isfinite(x):
-        return "-"
-    digits = 2 if scale != 1.0 or abs(x) >= 10 else 4
-    return f"{x:+.{digits}f}" if sign else f"{x:.{digits}f}"
-
-
-def _p(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
+    return fmt(x, scale, sign=sign)
 
 
 def print_report(report) -> None:
@@ -110,7 +100,7 @@ def print_report(report) -> None:
         if r.metric is not None:
             m = r.metric
             line += (f"; {m.key} drop {_m(m.delta, m.scale, True)} [{_m(m.ci95[0], m.scale, True)}, "
-                     f"{_m(m.ci95[1], m.scale, True)}], p Holm {_p(m.p_holm)}")
+                     f"{_m(m.ci95[1], m.scale, True)}], p Holm {fmt_p(m.p_holm)}")
         console.print(line, markup=False)
     table = Table(title="Probes: how the outputs moved (value and 95% CI)", title_justify="left")
     cols = ["probe", "changed", "similarity", "reliance"]
@@ -124,7 +114,7 @@ def print_report(report) -> None:
             m = p.metrics.get(head)
             row += ([f"{_m(m.original, m.scale)} -> {_m(m.probed, m.scale)}",
                      f"{_m(m.delta, m.scale, True)} [{_m(m.ci95[0], m.scale, True)}, {_m(m.ci95[1], m.scale, True)}]",
-                     _p(m.p_holm)] if m else ["-"] * 3)
+                     fmt_p(m.p_holm)] if m else ["-"] * 3)
         table.add_row(*row)
     console.print(table)
     metrics = Table(title="Metrics under each probe (original minus probe)", title_justify="left")
@@ -138,7 +128,7 @@ def print_report(report) -> None:
             result = m.untestable or (("probe worse" if worse else "probe better") if m.significant else "n.s.")
             metrics.add_row(name, key, _m(m.original, m.scale), _m(m.probed, m.scale), _m(m.delta, m.scale, True),
                             f"[{_m(m.ci95[0], m.scale, True)}, {_m(m.ci95[1], m.scale, True)}]",
-                            _p(m.p_permutation), _p(m.p_holm), result)
+                            fmt_p(m.p_permutation), fmt_p(m.p_holm), result)
     console.print(metrics)
     console.print("changed: share of items whose output differs; similarity: 1 for an identical output, else "
                   "ROUGE-L F of the probe output against the original; reliance = 1 - similarity. Reliance is "

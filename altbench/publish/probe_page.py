@@ -16,6 +16,7 @@ from altbench.publish.runs import RunData
 from altbench.publish.svg import forest
 from altbench.publish.tables import Figure, svg_figure
 from altbench.publish.thumbs import Thumbnails
+from altbench.results.numbers import fmt
 
 PROBE_PAGE = "probes.html"
 KINDS = (("context", "Context reliance"), ("image", "Image reliance"))
@@ -27,7 +28,7 @@ READING = ("Reliance is 1 minus the mean similarity between a model's alt-text a
 
 
 def _f(x: float | None) -> str:
-    return f"{x:.3f}" if labels.finite(x) else "\u2013"
+    return fmt(x, digits=3, missing="\u2013")  # the one rounding rule (altbench.results.numbers)
 
 
 def _ci(ci: Any) -> str:
